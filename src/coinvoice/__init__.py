@@ -1,0 +1,1 @@
+"""coinvoice: a self-hosted crypto-payment invoice gateway."""
