@@ -1,0 +1,3 @@
+from coinvoice.cli import main
+
+raise SystemExit(main())

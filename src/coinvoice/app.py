@@ -1,0 +1,71 @@
+"""create_app(settings): the aiohttp application with its resources in cleanup_ctx; no module singletons."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from coinvoice.config import Settings
+from coinvoice.db.migrate import migrate
+from coinvoice.db.pool import create_pool, database_url
+from coinvoice.rates.service import build_rate_service
+from coinvoice.web.api import company as company_api
+from coinvoice.web.api import invoices as invoices_api
+from coinvoice.web.api.errors import error_middleware
+from coinvoice.web.keys import HTTP, POOL, RATES, SETTINGS
+from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
+
+log = logging.getLogger(__name__)
+ROLES = ("all", "api", "worker")
+DSN = web.AppKey("dsn", str)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    pool = await create_pool(app.get(DSN) or database_url(app[SETTINGS]))
+    app[POOL] = pool
+    yield
+    await pool.close()
+
+
+async def _http(app: web.Application) -> AsyncIterator[None]:
+    app[HTTP] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    yield
+    await app[HTTP].close()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    await request.app[POOL].fetchval("SELECT 1")
+    return web.json_response({"status": "ok"})
+
+
+def create_app(
+    settings: Settings, *, role: str = "all", dsn: str | None = None, run_migrations: bool = False
+) -> web.Application:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    app = web.Application(middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[RATES] = build_rate_service(settings)
+    app[JOBS] = []
+    if dsn:
+        app[DSN] = dsn
+    app.cleanup_ctx.append(_database)
+    if run_migrations:
+        app.on_startup.append(_migrate)
+    app.cleanup_ctx.append(_http)
+    app.router.add_get("/healthz", _healthz)
+    if role in ("all", "api"):
+        app.add_routes(invoices_api.routes)
+        app.add_routes(company_api.routes)
+    if role in ("all", "worker"):
+        app[JOBS].append(expiry_job(app))
+        app.cleanup_ctx.append(scheduler_ctx)
+    return app
+
+
+async def _migrate(app: web.Application) -> None:
+    async with app[POOL].acquire() as conn:
+        await migrate(conn)

@@ -1,0 +1,76 @@
+"""The coinvoice command line: serve, migrate, company create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from aiohttp import web
+
+from coinvoice.config import ConfigError, Settings, load_settings
+from coinvoice.db.migrate import migrate
+from coinvoice.db.pool import create_pool, database_url
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    pool = await create_pool(database_url(settings), min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await migrate(conn)
+    finally:
+        await pool.close()
+
+
+async def _create_company(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
+    from coinvoice.services.companies import create_company
+
+    pool = await create_pool(database_url(settings), min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        return await create_company(pool, settings, args.name, args.logo_url, args.redirect_url)
+    finally:
+        await pool.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coinvoice", description="Self-hosted crypto-payment invoice gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API, the payer page and the workers")
+    serve.add_argument("--role", choices=("all", "api", "worker"), default="all")
+    sub.add_parser("migrate", help="apply the SQL migrations")
+    company = sub.add_parser("company", help="manage companies").add_subparsers(dest="action", required=True)
+    create = company.add_parser("create", help="create a company and print its tokens as JSON")
+    create.add_argument("--name", required=True)
+    create.add_argument("--logo-url")
+    create.add_argument("--redirect-url")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        applied = asyncio.run(_migrate(settings))
+        print(json.dumps({"applied": applied}))
+    elif args.command == "company":
+        print(json.dumps(asyncio.run(_create_company(settings, args))))
+    elif args.command == "serve":
+        from coinvoice.app import create_app
+
+        dsn = database_url(settings)
+        app = create_app(settings, role=args.role, dsn=dsn, run_migrations=True)
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""One Settings object read from the environment (COINVOICE_*, DATABASE_URL); passed explicitly."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
+from coinvoice.domain.fees import FeePolicy
+
+NETWORKS = ("mainnet", "testnet", "regtest")
+DEFAULT_EXPLORERS = {
+    "bitcoin": "https://mempool.space/tx/{txid}",
+    "litecoin": "https://litecoinspace.org/tx/{txid}",
+    "bitcoincash": "https://blockchair.com/bitcoin-cash/transaction/{txid}",
+    "ethereum": "https://etherscan.io/tx/{txid}",
+    "bsc": "https://bscscan.com/tx/{txid}",
+    "tron": "https://tronscan.org/#/transaction/{txid}",
+    "solana": "https://solscan.io/tx/{txid}",
+    "ton": "https://tonviewer.com/transaction/{txid}",
+}
+DEFAULT_EXPIRY_MINUTES = {"default": 30, "btc": 120}
+DEFAULT_CONFIRMATIONS = {
+    "default": 6,
+    "btc": 2,
+    "ltc": 6,
+    "bch": 6,
+    "eth": 12,
+    "usdterc20": 12,
+    "usdc": 12,
+    "bnb": 15,
+    "trx": 20,
+    "trc20usdt": 20,
+    "sol": 32,
+    "ton": 1,
+}
+DEFAULT_FEE = FeePolicy(Decimal("1"), Decimal("0"))
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSettings:
+    network: str = "mainnet"
+    rpc_url: str | None = None
+    poll_seconds: float = 5.0
+    explorer_tx_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    data_dir: Path = Path(".data")
+    chains: Mapping[str, ChainSettings] = field(default_factory=dict)
+    rates_providers: tuple[str, ...] = ("fixed",)
+    fixed_rates: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
+    fees: Mapping[str, FeePolicy] = field(default_factory=lambda: {"default": DEFAULT_FEE})
+    expiry_minutes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPIRY_MINUTES))
+    confirmations: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONFIRMATIONS))
+    late_payment_hours: float = 24.0
+    webhook_allow_private: bool = False
+    master_key: bytes = b""
+    expiry_batch: int = 500
+
+    def chain(self, name: str) -> ChainSettings:
+        return self.chains.get(name) or ChainSettings(explorer_tx_url=DEFAULT_EXPLORERS.get(name, ""))
+
+    def _per_asset(self, table: Mapping[str, object], payment_asset: str) -> object:
+        asset = PAYMENT_ASSETS[payment_asset].asset if payment_asset in PAYMENT_ASSETS else payment_asset
+        for key in (payment_asset, asset, "default"):
+            if key in table:
+                return table[key]
+        raise KeyError(payment_asset)
+
+    def expiry_for(self, payment_asset: str) -> int:
+        return int(self._per_asset({**DEFAULT_EXPIRY_MINUTES, **self.expiry_minutes}, payment_asset))  # type: ignore[call-overload]
+
+    def confirmations_for(self, payment_asset: str) -> int:
+        return int(self._per_asset({**DEFAULT_CONFIRMATIONS, **self.confirmations}, payment_asset))  # type: ignore[call-overload]
+
+    def fee_for(self, payment_asset: str) -> FeePolicy:
+        fee = self._per_asset({"default": DEFAULT_FEE, **self.fees}, payment_asset)
+        assert isinstance(fee, FeePolicy)
+        return fee
+
+
+def _json(env: Mapping[str, str], name: str) -> object:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return json.loads(raw, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
+
+
+def _decimal(name: str, value: object) -> Decimal:
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ConfigError(f"{name}: {value!r} is not a number") from exc
+    if not d.is_finite() or d < 0:
+        raise ConfigError(f"{name}: {value!r} must be a finite number >= 0")
+    return d
+
+
+def _int_table(env: Mapping[str, str], name: str) -> dict[str, int]:
+    table = _json(env, name) or {}
+    if not isinstance(table, dict) or not all(isinstance(v, int) and v >= 0 for v in table.values()):
+        raise ConfigError(f'{name} must be a JSON object of whole numbers, e.g. {{"default": 30, "btc": 120}}')
+    return {str(k).lower(): int(v) for k, v in table.items()}
+
+
+def _fixed_rates(env: Mapping[str, str]) -> dict[tuple[str, str], Decimal]:
+    table = _json(env, "COINVOICE_FIXED_RATES") or {}
+    if not isinstance(table, dict):
+        raise ConfigError('COINVOICE_FIXED_RATES must be a JSON object like {"eur/ltc": "0.0125"}')
+    rates = {}
+    for pair, value in table.items():
+        left, sep, right = str(pair).lower().partition("/")
+        if not sep or not left or not right:
+            raise ConfigError(f"COINVOICE_FIXED_RATES: {pair!r} is not a pair like 'eur/ltc'")
+        rate = _decimal(f"COINVOICE_FIXED_RATES[{pair}]", value)
+        if rate == 0:
+            raise ConfigError(f"COINVOICE_FIXED_RATES[{pair}] must be greater than 0")
+        rates[(left, right)] = rate
+    return rates
+
+
+def _fees(env: Mapping[str, str]) -> dict[str, FeePolicy]:
+    table = _json(env, "COINVOICE_FEES") or {}
+    if not isinstance(table, dict):
+        raise ConfigError('COINVOICE_FEES must be a JSON object like {"default": {"percent": "1", "fixed": "0"}}')
+    fees = {"default": DEFAULT_FEE}
+    for asset, spec in table.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"COINVOICE_FEES[{asset}] must be an object with percent and fixed")
+        fees[str(asset).lower()] = FeePolicy(
+            _decimal(f"COINVOICE_FEES[{asset}].percent", spec.get("percent", 0)),
+            _decimal(f"COINVOICE_FEES[{asset}].fixed", spec.get("fixed", 0)),
+        )
+    return fees
+
+
+def _chains(env: Mapping[str, str]) -> dict[str, ChainSettings]:
+    chains = {}
+    for chain in CHAINS.values():
+        prefix = f"COINVOICE_{chain.code}_"
+        network = env.get(prefix + "NETWORK", "mainnet").strip().lower()
+        if network not in NETWORKS:
+            raise ConfigError(f"{prefix}NETWORK must be one of {', '.join(NETWORKS)}, not {network!r}")
+        poll = env.get(prefix + "POLL_SECONDS", "5")
+        try:
+            poll_seconds = float(poll)  # a duration, not money
+        except ValueError as exc:
+            raise ConfigError(f"{prefix}POLL_SECONDS must be a number of seconds") from exc
+        explorer = env.get(prefix + "EXPLORER_TX_URL", DEFAULT_EXPLORERS[chain.name])
+        chains[chain.name] = ChainSettings(network, env.get(prefix + "RPC_URL") or None, poll_seconds, explorer)
+    return chains
+
+
+def _master_key(env: Mapping[str, str], data_dir: Path) -> bytes:
+    raw = env.get("COINVOICE_MASTER_KEY")
+    if raw:
+        return raw.encode()
+    path = data_dir / "master.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("COINVOICE_DATA_DIR", ".data")).resolve()
+    host = env.get("COINVOICE_HOST", "127.0.0.1")
+    try:
+        port = int(env.get("COINVOICE_PORT", "8080"))
+    except ValueError as exc:
+        raise ConfigError("COINVOICE_PORT must be a whole number") from exc
+    providers = tuple(p.strip() for p in env.get("COINVOICE_RATES_PROVIDERS", "fixed").split(",") if p.strip())
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        host=host,
+        port=port,
+        public_url=env.get("COINVOICE_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+        data_dir=data_dir,
+        chains=_chains(env),
+        rates_providers=providers,
+        fixed_rates=_fixed_rates(env),
+        fees=_fees(env),
+        expiry_minutes={**DEFAULT_EXPIRY_MINUTES, **_int_table(env, "COINVOICE_EXPIRY_MINUTES")},
+        confirmations={**DEFAULT_CONFIRMATIONS, **_int_table(env, "COINVOICE_CONFIRMATIONS")},
+        late_payment_hours=float(env.get("COINVOICE_LATE_PAYMENT_HOURS", "24")),  # a duration, not money
+        webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+        master_key=_master_key(env, data_dir),
+    )

@@ -1,0 +1,115 @@
+"""SQL for companies, their API tokens, wallets and asset settings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyRef:
+    id: uuid.UUID
+    name: str
+
+
+async def insert_company(
+    conn: asyncpg.Connection, name: str, logo_url: str | None, redirect_url: str | None
+) -> uuid.UUID:
+    company_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO companies (id, name, logo_url, redirect_url) VALUES ($1, $2, $3, $4)",
+        company_id,
+        name,
+        logo_url,
+        redirect_url,
+    )
+    return company_id
+
+
+async def insert_token(conn: asyncpg.Connection, company_id: uuid.UUID, kind: str, token_hash: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO api_tokens (company_id, kind, token_hash) VALUES ($1, $2, $3)",
+        company_id,
+        kind,
+        token_hash,
+    )
+
+
+async def company_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash: bytes) -> CompanyRef | None:
+    row = await conn.fetchrow(
+        "SELECT c.id, c.name FROM api_tokens t JOIN companies c ON c.id = t.company_id"
+        " WHERE t.token_hash = $1 AND t.kind = 'public' AND t.revoked_at IS NULL",
+        token_hash,
+    )
+    return CompanyRef(row["id"], row["name"]) if row else None
+
+
+async def revoke_tokens(conn: asyncpg.Connection, company_id: uuid.UUID, kind: str) -> int:
+    result = await conn.execute(
+        "UPDATE api_tokens SET revoked_at = now() WHERE company_id = $1 AND kind = $2 AND revoked_at IS NULL",
+        company_id,
+        kind,
+    )
+    return int(result.split()[-1])
+
+
+async def upsert_wallet(conn: asyncpg.Connection, company_id: uuid.UUID, chain: str, xpub: str) -> None:
+    """Store a chain's extended key; a different key starts its own index sequence at 0."""
+    await conn.execute(
+        "INSERT INTO company_wallets (company_id, chain, xpub) VALUES ($1, $2, $3)"
+        " ON CONFLICT (company_id, chain) DO UPDATE SET xpub = EXCLUDED.xpub, updated_at = now(),"
+        " next_index = CASE WHEN company_wallets.xpub = EXCLUDED.xpub THEN company_wallets.next_index ELSE 0 END",
+        company_id,
+        chain,
+        xpub,
+    )
+
+
+async def wallet_chains(conn: asyncpg.Connection | asyncpg.Pool, company_id: uuid.UUID) -> set[str]:
+    rows = await conn.fetch("SELECT chain FROM company_wallets WHERE company_id = $1", company_id)
+    return {r["chain"] for r in rows}
+
+
+async def wallets(conn: asyncpg.Connection | asyncpg.Pool, company_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT chain, xpub, next_index, updated_at FROM company_wallets WHERE company_id = $1 ORDER BY chain",
+        company_id,
+    )
+
+
+async def take_derivation_index(conn: asyncpg.Connection, company_id: uuid.UUID, chain: str) -> tuple[str, int] | None:
+    """Atomically take the next derivation index of a company's chain wallet: (xpub, index)."""
+    row = await conn.fetchrow(
+        "UPDATE company_wallets SET next_index = next_index + 1 WHERE company_id = $1 AND chain = $2"
+        " RETURNING xpub, next_index - 1 AS index",
+        company_id,
+        chain,
+    )
+    return (row["xpub"], row["index"]) if row else None
+
+
+async def allowed_assets(conn: asyncpg.Connection | asyncpg.Pool, company_id: uuid.UUID) -> dict[str, bool]:
+    rows = await conn.fetch("SELECT asset, is_allowed FROM company_assets WHERE company_id = $1", company_id)
+    return {r["asset"]: r["is_allowed"] for r in rows}
+
+
+async def set_asset_allowed(conn: asyncpg.Connection, company_id: uuid.UUID, asset: str, allowed: bool) -> None:
+    await conn.execute(
+        "INSERT INTO company_assets (company_id, asset, is_allowed) VALUES ($1, $2, $3)"
+        " ON CONFLICT (company_id, asset) DO UPDATE SET is_allowed = EXCLUDED.is_allowed",
+        company_id,
+        asset,
+        allowed,
+    )
+
+
+async def underpayment_limit(conn: asyncpg.Connection, company_id: uuid.UUID, asset: str) -> tuple[Decimal, Decimal]:
+    row = await conn.fetchrow(
+        "SELECT underpay_static, underpay_percent FROM company_assets WHERE company_id = $1 AND asset = $2",
+        company_id,
+        asset,
+    )
+    return (row["underpay_static"], row["underpay_percent"]) if row else (Decimal(0), Decimal(0))

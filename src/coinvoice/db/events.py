@@ -1,0 +1,33 @@
+"""SQL for the event outbox: one row per state change, written in the transaction of the change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+async def insert_event(
+    conn: asyncpg.Connection,
+    *,
+    event_id: uuid.UUID,
+    company_id: uuid.UUID,
+    invoice_id: uuid.UUID | None,
+    type: str,
+    status: str | None,
+    payload: dict[str, Any],
+    created_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        event_id,
+        company_id,
+        invoice_id,
+        type,
+        status,
+        payload,
+        created_at,
+    )

@@ -1,0 +1,154 @@
+"""SQL for invoices, their quotes and deposit addresses, and the invoice view query."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+# One round trip for everything the wire shows about an invoice.
+VIEW_SQL = """
+SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.merchant_pays_fee,
+       i.preset_currency, i.payment_currency, i.redirect_url, i.client_email, i.resolution,
+       i.created_at, i.filled_at, i.expires_at, i.updated_at,
+       c.name AS company_name, c.logo_url,
+       (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}')
+          FROM company_assets a WHERE a.company_id = i.company_id) AS assets,
+       q.asset AS quote_asset, q.decimals, q.rate, q.fee_units::text AS fee_units,
+       q.due_units::text AS due_units,
+       ad.id AS address_id, ad.chain, ad.address, ad.tag,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', d.id, 'txid', d.txid, 'index', d.output_index, 'asset', d.asset,
+                 'amount_units', d.amount_units::text, 'confirmations', d.confirmations,
+                 'state', d.state, 'late', d.late, 'seen_at', d.seen_at,
+                 'block_height', d.block_height) ORDER BY d.seen_at, d.txid, d.output_index), '[]')
+          FROM deposits d WHERE d.invoice_id = i.id) AS deposits
+  FROM invoices i
+  JOIN companies c ON c.id = i.company_id
+  LEFT JOIN quotes q ON q.invoice_id = i.id
+  LEFT JOIN addresses ad ON ad.invoice_id = i.id
+ WHERE i.id = $1
+"""
+
+
+async def fetch_view_row(conn: asyncpg.Connection | asyncpg.Pool, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(VIEW_SQL, invoice_id)
+
+
+async def insert_invoice(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
+    """Insert a new invoice; False when the company already used the idempotency key."""
+    result = await conn.execute(
+        "INSERT INTO invoices (id, company_id, status, invoice_currency, items, total, merchant_pays_fee,"
+        " preset_currency, redirect_url, idempotency_key, request_hash, created_at, updated_at)"
+        " SELECT $1, $2, 'created', $3, $4, $5, $6, $7, coalesce($8, c.redirect_url), $9, $10, $11, $11"
+        " FROM companies c WHERE c.id = $2"
+        " ON CONFLICT (company_id, idempotency_key) DO NOTHING",
+        row["id"],
+        row["company_id"],
+        row["invoice_currency"],
+        row["items"],
+        row["total"],
+        row["merchant_pays_fee"],
+        row["preset_currency"],
+        row["redirect_url"],
+        row["idempotency_key"],
+        row["request_hash"],
+        row["created_at"],
+    )
+    return result.endswith(" 1")
+
+
+async def find_by_idempotency_key(conn: asyncpg.Connection, company_id: uuid.UUID, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, request_hash FROM invoices WHERE company_id = $1 AND idempotency_key = $2",
+        company_id,
+        key,
+    )
+
+
+async def lock_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, company_id, status, invoice_currency, total, merchant_pays_fee, preset_currency,"
+        " payment_currency, expires_at, resolution FROM invoices WHERE id = $1 FOR UPDATE",
+        invoice_id,
+    )
+
+
+async def insert_quote(conn: asyncpg.Connection, invoice_id: uuid.UUID, q: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source, quoted_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        invoice_id,
+        q["asset"],
+        q["decimals"],
+        q["rate"],
+        q["fee_units"],
+        q["due_units"],
+        q["rate_source"],
+        q["quoted_at"],
+    )
+
+
+async def insert_address(
+    conn: asyncpg.Connection,
+    *,
+    chain: str,
+    address: str,
+    tag: str | None,
+    index: int | None,
+    company_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+) -> uuid.UUID | None:
+    """Record a deposit address for an invoice; None when that address was ever used before."""
+    return await conn.fetchval(
+        "INSERT INTO addresses (id, chain, address, tag, derivation_index, company_id, invoice_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
+        uuid.uuid4(),
+        chain,
+        address,
+        tag,
+        index,
+        company_id,
+        invoice_id,
+    )
+
+
+async def mark_filled(
+    conn: asyncpg.Connection,
+    invoice_id: uuid.UUID,
+    *,
+    email: str,
+    payment_currency: str,
+    filled_at: datetime,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        "UPDATE invoices SET status = 'pending', client_email = $2, payment_currency = $3, filled_at = $4,"
+        " expires_at = $5, updated_at = $4 WHERE id = $1",
+        invoice_id,
+        email,
+        payment_currency,
+        filled_at,
+        expires_at,
+    )
+
+
+async def set_status(conn: asyncpg.Connection, invoice_id: uuid.UUID, status: str, now: datetime) -> None:
+    await conn.execute("UPDATE invoices SET status = $2, updated_at = $3 WHERE id = $1", invoice_id, status, now)
+
+
+async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Expire up to ``limit`` pending invoices past their expiry with no live deposit; returns their ids."""
+    rows = await conn.fetch(
+        "WITH due AS ("
+        "  SELECT id FROM invoices i WHERE i.status = 'pending' AND i.expires_at <= $1"
+        "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.state <> 'orphaned')"
+        "   ORDER BY i.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        " UPDATE invoices SET status = 'expired', updated_at = $1 FROM due WHERE invoices.id = due.id"
+        " RETURNING invoices.id",
+        now,
+        limit,
+    )
+    return [r["id"] for r in rows]

@@ -1,0 +1,99 @@
+"""The invoice status machine: status is derived from the invoice, its deposits, the time and the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from coinvoice.domain.invoice import TERMINAL, Status
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFacts:
+    status: Status
+    expires_at: datetime | None
+    due_units: int | None
+    resolution: str | None = None  # "accepted" | "rejected" (merchant decision) | None
+
+
+@dataclass(frozen=True, slots=True)
+class DepositFacts:
+    amount_units: int
+    confirmations: int
+    seen_at: datetime
+    orphaned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    confirmations: int = 1
+    underpay_static_units: int = 0
+    underpay_percent: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str  # invoice.<status> or invoice.reversed
+    status: Status
+    message: str
+
+
+MESSAGES = {
+    Status.CREATED: "Invoice created",
+    Status.PENDING: "Waiting for payment",
+    Status.PROCESSING: "Payment seen, waiting for confirmations",
+    Status.DONE: "Invoice paid",
+    Status.WRONG: "Paid amount is less than due",
+    Status.REFUNDED: "Payment rejected by the merchant",
+    Status.FAILED: "Invoice could not be processed",
+    Status.EXPIRED: "Invoice expired without payment",
+}
+
+
+def within_limit(paid: int, due: int, policy: Policy) -> bool:
+    """True when ``paid`` covers ``due`` or falls short by no more than the static or the percentage limit."""
+    shortfall = due - paid
+    if shortfall <= 0:
+        return True
+    return shortfall <= policy.underpay_static_units or shortfall * 100 <= due * policy.underpay_percent
+
+
+def derive_status(inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime, policy: Policy) -> Status:
+    """The status an invoice should have now. Late deposits (seen at or after expiry) do not count."""
+    if inv.status in TERMINAL or inv.status is Status.CREATED:
+        return inv.status
+    if inv.resolution == "accepted":
+        return Status.DONE
+    if inv.resolution == "rejected":
+        return Status.REFUNDED
+    assert inv.expires_at is not None and inv.due_units is not None, "a filled invoice has expiry and due"
+    on_time = [d for d in deposits if not d.orphaned and d.seen_at < inv.expires_at]
+    if not on_time:
+        return Status.EXPIRED if now >= inv.expires_at else Status.PENDING
+    if any(d.confirmations < policy.confirmations for d in on_time):
+        return Status.PROCESSING
+    paid = sum(d.amount_units for d in on_time)
+    return Status.DONE if within_limit(paid, inv.due_units, policy) else Status.WRONG
+
+
+def advance(
+    inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime, policy: Policy
+) -> tuple[Status, list[Event]]:
+    """The new status and the events its change produces (none when it stays)."""
+    new = derive_status(inv, deposits, now, policy)
+    if new is inv.status:
+        return new, []
+    events = []
+    if inv.status is Status.DONE:
+        events.append(Event("invoice.reversed", new, f"Payment reversed by a chain reorganisation: {new.value}"))
+    events.append(Event(f"invoice.{new.value}", new, MESSAGES[new]))
+    return new, events
+
+
+#: Transitions a merchant may make by decision, from -> resolution -> to.
+MERCHANT_DECISIONS = {
+    (Status.WRONG, "accept"): Status.DONE,
+    (Status.WRONG, "reject"): Status.REFUNDED,
+    (Status.EXPIRED, "accept"): Status.DONE,
+}

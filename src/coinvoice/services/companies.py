@@ -1,0 +1,85 @@
+"""Company use cases: create with tokens, wallets (watch-only keys) and allowed assets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from coinvoice.addresses.derive import InvalidExtendedKey, validate_extended_key
+from coinvoice.config import Settings
+from coinvoice.db import companies as db
+from coinvoice.domain.assets import (
+    CHAINS,
+    COMPANY_ASSETS,
+    UNALLOCATABLE_CHAINS,
+    UNSUPPORTED_ASSETS,
+    chains_of,
+)
+from coinvoice.domain.errors import Invalid
+from coinvoice.services.tokens import new_key_salt, new_public_token, secret_key_from_salt, token_hash
+
+WALLET_CHAINS = ("bitcoin", "litecoin", "bitcoincash", "ethereum", "bsc", "tron")
+
+
+async def create_company(
+    pool: asyncpg.Pool, settings: Settings, name: str, logo_url: str | None, redirect_url: str | None
+) -> dict[str, str]:
+    """Create a company with a public token and a secret key; both are returned only now."""
+    public = new_public_token()
+    salt = new_key_salt()
+    secret = secret_key_from_salt(settings.master_key, salt)
+    async with pool.acquire() as conn, conn.transaction():
+        company_id = await db.insert_company(conn, name, logo_url, redirect_url)
+        await db.insert_token(conn, company_id, "public", token_hash(public))
+        await conn.execute(
+            "INSERT INTO api_tokens (company_id, kind, token_hash, key_salt) VALUES ($1, 'secret', $2, $3)",
+            company_id,
+            token_hash(secret),
+            salt,
+        )
+    return {"id": str(company_id), "publicToken": public, "secretKey": secret}
+
+
+async def set_wallet(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, chain: str, key: str) -> dict:
+    if chain not in WALLET_CHAINS:
+        raise Invalid("unknown_chain", f"chain must be one of {', '.join(WALLET_CHAINS)}", "chain")
+    network = settings.chain(chain).network
+    try:
+        normalized = validate_extended_key(chain, network, key)
+    except InvalidExtendedKey as exc:
+        raise Invalid("invalid_xpub", str(exc), "xpub") from exc
+    async with pool.acquire() as conn:
+        await db.upsert_wallet(conn, company_id, chain, normalized)
+    return {"chain": chain, "network": network, "xpub": normalized}
+
+
+def assets_wire(allowed: dict[str, bool]) -> list[dict[str, Any]]:
+    return [{"asset": a, "isAllowed": bool(allowed.get(a, False))} for a in COMPANY_ASSETS]
+
+
+async def get_assets(pool: asyncpg.Pool, company_id: uuid.UUID) -> dict[str, Any]:
+    return {"assets": assets_wire(await db.allowed_assets(pool, company_id))}
+
+
+async def set_assets(pool: asyncpg.Pool, company_id: uuid.UUID, changes: dict[str, bool]) -> dict[str, Any]:
+    """Allow or disallow assets; allowing needs a wallet on a chain that carries the asset."""
+    async with pool.acquire() as conn, conn.transaction():
+        have = await db.wallet_chains(conn, company_id)
+        for asset, allowed in changes.items():
+            field = f"assets.{asset}"
+            if asset not in COMPANY_ASSETS:
+                raise Invalid("unknown_asset", f"unknown asset {asset!r}", field)
+            if allowed:
+                chains = [c for c in chains_of(asset) if c not in UNALLOCATABLE_CHAINS]
+                if asset in UNSUPPORTED_ASSETS or not chains:
+                    raise Invalid("asset_not_supported", f"{asset} is not supported yet", field)
+                if not have.intersection(chains):
+                    need = " or ".join(chains)
+                    raise Invalid("wallet_required", f"set a {need} wallet before allowing {asset}", field)
+            await db.set_asset_allowed(conn, company_id, asset, allowed)
+        return {"assets": assets_wire(await db.allowed_assets(conn, company_id))}
+
+
+assert set(WALLET_CHAINS) <= set(CHAINS)

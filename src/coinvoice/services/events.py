@@ -1,0 +1,42 @@
+"""Writing events to the outbox, inside the caller's transaction, with a snapshot of the invoice."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from coinvoice.config import Settings
+from coinvoice.db import events as db_events
+from coinvoice.db import invoices as db_invoices
+from coinvoice.domain.state import Event
+from coinvoice.services.views import invoice_view, wire_time
+
+
+async def emit(conn: asyncpg.Connection, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
+    """Record ``event`` for an invoice; call inside the transaction that made the change."""
+    row = await db_invoices.fetch_view_row(conn, invoice_id)
+    assert row is not None, "events are emitted for existing invoices"
+    now = datetime.now(UTC)
+    event_id = uuid.uuid4()
+    payload = {
+        "eventId": str(event_id),
+        "type": event.type,
+        "invoiceId": str(invoice_id),
+        "status": event.status.value,
+        "message": event.message,
+        "createdAt": wire_time(now),
+        "invoice": invoice_view(row, settings),
+    }
+    await db_events.insert_event(
+        conn,
+        event_id=event_id,
+        company_id=row["company_id"],
+        invoice_id=invoice_id,
+        type=event.type,
+        status=event.status.value,
+        payload=payload,
+        created_at=now,
+    )
+    return event_id

@@ -1,0 +1,208 @@
+"""Invoice use cases: create a regular invoice, fill it (proceed), read it, expire unpaid ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from coinvoice.addresses.derive import derive_address
+from coinvoice.config import Settings
+from coinvoice.db import companies as db_companies
+from coinvoice.db import invoices as db
+from coinvoice.domain.assets import PAYMENT_ASSETS, UNALLOCATABLE_CHAINS
+from coinvoice.domain.errors import Conflict, Invalid, NotFound
+from coinvoice.domain.fees import make_quote
+from coinvoice.domain.invoice import CLOSED, Item, Status, price_items
+from coinvoice.domain.money import fmt
+from coinvoice.domain.state import MESSAGES, Event
+from coinvoice.rates.service import RateService
+from coinvoice.services.events import emit
+from coinvoice.services.views import invoice_view
+
+log = logging.getLogger(__name__)
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewInvoice:
+    invoice_currency: str
+    items: list[Item]
+    merchant_pays_fee: bool
+    payment_currency: str | None
+    redirect_url: str | None
+
+
+def _request_hash(new: NewInvoice) -> bytes:
+    canon = {
+        "invoiceCurrency": new.invoice_currency,
+        "items": [[i.name, str(i.price)] for i in new.items],
+        "isMerchantPaysFee": new.merchant_pays_fee,
+        "paymentCurrency": new.payment_currency,
+        "redirectURL": new.redirect_url,
+    }
+    return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).digest()
+
+
+async def get_view(pool: asyncpg.Pool | asyncpg.Connection, settings: Settings, invoice_id: uuid.UUID) -> dict:
+    row = await db.fetch_view_row(pool, invoice_id)
+    if row is None:
+        raise NotFound("invoice_not_found", "no invoice with this id", "id")
+    return invoice_view(row, settings)
+
+
+async def create_regular(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    company_id: uuid.UUID,
+    new: NewInvoice,
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """Create an invoice; returns (view, replayed). A reused idempotency key replays the first invoice."""
+    if new.payment_currency is not None and new.payment_currency not in PAYMENT_ASSETS:
+        raise Invalid(
+            "unknown_payment_currency",
+            f"paymentCurrency must be one of {', '.join(PAYMENT_ASSETS)}",
+            "paymentCurrency",
+        )
+    items, total = price_items(new.invoice_currency, new.items)
+    request_hash = _request_hash(new)
+    invoice_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    row = {
+        "id": invoice_id,
+        "company_id": company_id,
+        "invoice_currency": new.invoice_currency,
+        "items": [{"name": i.name, "price": fmt(i.price)} for i in items],
+        "total": total,
+        "merchant_pays_fee": new.merchant_pays_fee,
+        "preset_currency": new.payment_currency,
+        "redirect_url": new.redirect_url,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "created_at": now,
+    }
+    async with pool.acquire() as conn, conn.transaction():
+        if not await db.insert_invoice(conn, row):
+            first = await db.find_by_idempotency_key(conn, company_id, idempotency_key or "")
+            if first is None:  # the insert lost to nothing: cannot happen under the unique key
+                raise Conflict("idempotency_conflict", "retry the request", "Idempotency-Key")
+            if bytes(first["request_hash"]) != request_hash:
+                raise Conflict(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request body",
+                    "Idempotency-Key",
+                )
+            return await get_view(conn, settings, first["id"]), True
+        await emit(conn, settings, invoice_id, Event("invoice.created", Status.CREATED, MESSAGES[Status.CREATED]))
+        return await get_view(conn, settings, invoice_id), False
+
+
+async def _allocate_address(
+    conn: asyncpg.Connection, settings: Settings, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str
+) -> None:
+    """Derive the next never-used address of the company's wallet on ``chain`` and bind it to the invoice."""
+    network = settings.chain(chain).network
+    for _ in range(1000):  # skips indexes whose address was ever handed out (e.g. after a key change back)
+        taken = await db_companies.take_derivation_index(conn, company_id, chain)
+        if taken is None:
+            raise Invalid("wallet_required", f"the merchant has no {chain} wallet", "paymentCurrency")
+        xpub, index = taken
+        address = derive_address(chain, network, xpub, index)
+        if await db.insert_address(
+            conn,
+            chain=chain,
+            address=address,
+            tag=None,
+            index=index,
+            company_id=company_id,
+            invoice_id=invoice_id,
+        ):
+            return
+    raise Conflict("address_exhausted", "could not find an unused deposit address", "paymentCurrency")
+
+
+async def fill(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    rates: RateService,
+    invoice_id: uuid.UUID,
+    email: str,
+    payment_currency: str | None,
+) -> dict[str, Any]:
+    """The payer's proceed: freeze a quote, allocate an address, start the expiry clock (-> pending)."""
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise Invalid("invalid_email", "clientEmail must be a valid email address", "clientEmail")
+    async with pool.acquire() as conn, conn.transaction():
+        inv = await db.lock_invoice(conn, invoice_id)
+        if inv is None:
+            raise NotFound("invoice_not_found", "no invoice with this id", "id")
+        status = Status(inv["status"])
+        if status in CLOSED:
+            raise Conflict("invoice_closed", f"the invoice is {status.value} and cannot be filled", "status")
+        if status is not Status.CREATED:
+            return await get_view(conn, settings, invoice_id)
+        code = inv["preset_currency"] or payment_currency
+        if code is None:
+            raise Invalid("required", "paymentCurrency is required", "paymentCurrency")
+        asset = PAYMENT_ASSETS.get(code)
+        if asset is None:
+            raise Invalid(
+                "unknown_payment_currency",
+                f"paymentCurrency must be one of {', '.join(PAYMENT_ASSETS)}",
+                "paymentCurrency",
+            )
+        if asset.chain in UNALLOCATABLE_CHAINS:
+            raise Invalid("asset_not_supported", f"{code} is not supported yet", "paymentCurrency")
+        allowed = await db_companies.allowed_assets(conn, inv["company_id"])
+        if not allowed.get(asset.asset):
+            raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
+        rate = await rates.rate(inv["invoice_currency"], asset.asset)
+        quote = make_quote(
+            Decimal(inv["total"]),
+            rate.value,
+            settings.fee_for(code),
+            asset.decimals,
+            inv["merchant_pays_fee"],
+        )
+        now = datetime.now(UTC)
+        await db.insert_quote(
+            conn,
+            invoice_id,
+            {
+                "asset": code,
+                "decimals": asset.decimals,
+                "rate": quote.rate,
+                "fee_units": quote.fee_units,
+                "due_units": quote.due_units,
+                "rate_source": rate.source,
+                "quoted_at": now,
+            },
+        )
+        await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain)
+        expires = now + timedelta(minutes=settings.expiry_for(code))
+        await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
+        await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
+        return await get_view(conn, settings, invoice_id)
+
+
+async def expire_due_invoices(pool: asyncpg.Pool, settings: Settings, now: datetime | None = None) -> int:
+    """Expire one bounded batch of unpaid invoices past their expiry; returns how many."""
+    now = now or datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        ids = await db.expire_due(conn, now, settings.expiry_batch)
+        for invoice_id in ids:
+            await emit(conn, settings, invoice_id, Event("invoice.expired", Status.EXPIRED, MESSAGES[Status.EXPIRED]))
+    if ids:
+        log.info("expired %d invoices", len(ids))
+    return len(ids)

@@ -1,0 +1,89 @@
+"""The wire shape of an invoice (Solopayment regular-invoice family), built from one view row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from coinvoice.config import Settings
+from coinvoice.domain.assets import COMPANY_ASSETS
+from coinvoice.domain.money import fmt, from_base_units
+
+
+def wire_time(value: datetime | str | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds and a Z, as the wire shows times."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def invoice_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
+    """Everything a merchant or payer may see of an invoice."""
+    allowed = row["assets"]
+    content = {
+        "invoiceCurrency": row["invoice_currency"],
+        "items": row["items"],
+        "total": fmt(row["total"]),
+        "paymentCurrency": row["payment_currency"] or row["preset_currency"],
+        "isMerchantPaysFee": row["merchant_pays_fee"],
+        "redirectURL": row["redirect_url"],
+    }
+    view: dict[str, Any] = {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "createdAt": wire_time(row["created_at"]),
+        "company": {
+            "name": row["company_name"],
+            "logoUrl": row["logo_url"],
+            "assets": [{"asset": a, "isAllowed": bool(allowed.get(a, False))} for a in COMPANY_ASSETS],
+        },
+        "invoiceContent": content,
+        "redirectURL": row["redirect_url"],
+    }
+    if row["filled_at"] is None:
+        return view
+    decimals = row["decimals"]
+    due = int(row["due_units"])
+    live = [d for d in row["deposits"] if d["state"] != "orphaned"]
+    received = sum(int(d["amount_units"]) for d in live if not d["late"])
+    chain_settings = settings.chain(row["chain"])
+    view["clientEmail"] = row["client_email"]
+    view["address"] = {
+        "id": str(row["address_id"]),
+        "address": row["address"],
+        "tag": row["tag"],
+        "asset": row["payment_currency"],
+    }
+    view["paymentDetails"] = {
+        "rate": fmt(row["rate"]),
+        "invoiceFee": fmt(from_base_units(int(row["fee_units"]), decimals)),
+        "amount": fmt(from_base_units(due, decimals)),
+        "received": fmt(from_base_units(received, decimals)),
+        "remaining": fmt(from_base_units(max(0, due - received), decimals)),
+    }
+    if live:
+        view["invoiceTransactions"] = [
+            {
+                "id": d["id"],
+                "amount": fmt(from_base_units(int(d["amount_units"]), decimals)),
+                "asset": d["asset"],
+                "from": d["asset"],
+                "txHash": chain_settings.explorer_tx_url.format(txid=d["txid"]),
+                "txid": d["txid"],
+                "confirmations": d["confirmations"],
+                "state": d["state"],
+                "late": d["late"],
+                "companyId": str(row["company_id"]),
+                "invoiceId": str(row["id"]),
+                "addressId": str(row["address_id"]),
+                "createdAt": wire_time(d["seen_at"]),
+            }
+            for d in live
+        ]
+    view["expiredAt"] = wire_time(row["expires_at"])
+    return view

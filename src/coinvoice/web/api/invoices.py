@@ -1,0 +1,63 @@
+"""Invoice handlers: create (merchant), proceed and read (payer, no auth)."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from coinvoice.domain.errors import Invalid, NotFound
+from coinvoice.domain.invoice import Item
+from coinvoice.services import invoices as service
+from coinvoice.web.api.auth import require_company
+from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
+from coinvoice.web.keys import POOL, RATES, SETTINGS
+
+routes = web.RouteTableDef()
+
+
+def invoice_id_of(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["invoice_id"])
+    except ValueError:
+        raise NotFound("invoice_not_found", "no invoice with this id", "id") from None
+
+
+@routes.post("/api/invoices/v1/regular")
+async def create_regular(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    body = parse(CreateRegularIn, await read_json(request))
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise Invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters", "Idempotency-Key")
+    new = service.NewInvoice(
+        invoice_currency=body.invoiceCurrency,
+        items=[Item(i.name, i.price) for i in body.items],
+        merchant_pays_fee=body.isMerchantPaysFee,
+        payment_currency=body.paymentCurrency,
+        redirect_url=body.redirectURL,
+    )
+    view, replayed = await service.create_regular(request.app[POOL], request.app[SETTINGS], company.id, new, key)
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return web.json_response(view, status=200 if replayed else 201, headers=headers)
+
+
+@routes.get("/api/invoices/v1/regular/{invoice_id}")
+async def get_regular(request: web.Request) -> web.Response:
+    view = await service.get_view(request.app[POOL], request.app[SETTINGS], invoice_id_of(request))
+    return web.json_response(view)
+
+
+@routes.post("/api/invoices/v1/regular/{invoice_id}/proceed")
+async def proceed(request: web.Request) -> web.Response:
+    invoice_id = invoice_id_of(request)
+    body = parse(ProceedIn, await read_json(request))
+    view = await service.fill(
+        request.app[POOL],
+        request.app[SETTINGS],
+        request.app[RATES],
+        invoice_id,
+        body.clientEmail.strip(),
+        body.paymentCurrency.lower() if body.paymentCurrency else None,
+    )
+    return web.json_response(view)

@@ -1,0 +1,15 @@
+"""Typed application state keys: everything a handler needs lives on the Application, not in globals."""
+
+from __future__ import annotations
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from coinvoice.config import Settings
+from coinvoice.rates.service import RateService
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+RATES = web.AppKey("rates", RateService)
+HTTP = web.AppKey("http", aiohttp.ClientSession)

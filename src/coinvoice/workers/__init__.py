@@ -1,0 +1,1 @@
+"""Background workers: scheduled jobs (expiry, chain watchers, webhook sender)."""
