@@ -25,16 +25,13 @@ from coinvoice.addresses.derive import (
 
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
 ZPUB_BTC_84 = (
-    "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNf"
-    "E3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+    "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
 )
 TPUB_84 = (
-    "tpubDC8msFGeGuwnKG9Upg7DM2b4DaRqg3CUZa5g8v2SRQ6K4NSkxUgd"
-    "7HsL2XVWbVm39yBA4LAxysQAm397zwQSQoQgewGiYZqrA9DsP4zbQ1M"
+    "tpubDC8msFGeGuwnKG9Upg7DM2b4DaRqg3CUZa5g8v2SRQ6K4NSkxUgd7HsL2XVWbVm39yBA4LAxysQAm397zwQSQoQgewGiYZqrA9DsP4zbQ1M"
 )
 XPUB_ETH_44 = (
-    "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtV"
-    "xRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
+    "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
 )
 VERSIONS = {
     "xpub": "0488b21e",
@@ -89,9 +86,7 @@ MNEMONIC_CASES = [
         "regtest",
         Bip44,
         Bip44Coins.BITCOIN_CASH_TESTNET,
-        lambda pub: BchP2PKHAddrEncoder.EncodeKey(
-            pub.RawCompressed().ToBytes(), hrp="bchreg", net_ver=b"\x00"
-        ),
+        lambda pub: BchP2PKHAddrEncoder.EncodeKey(pub.RawCompressed().ToBytes(), hrp="bchreg", net_ver=b"\x00"),
     ),
     ("ethereum", "mainnet", Bip44, Bip44Coins.ETHEREUM, lambda pub: pub.ToAddress()),
     ("ethereum", "testnet", Bip44, Bip44Coins.ETHEREUM, lambda pub: pub.ToAddress()),
@@ -118,9 +113,7 @@ def test_published_vectors_derive_to_their_known_addresses(chain, network, key, 
 
 @pytest.mark.parametrize(("chain", "network", "cls", "coin", "encode"), MNEMONIC_CASES)
 @pytest.mark.parametrize("index", [0, 1, 19, 2**31 - 1])
-def test_address_from_account_key_matches_derivation_from_the_mnemonic(
-    chain, network, cls, coin, encode, index
-):
+def test_address_from_account_key_matches_derivation_from_the_mnemonic(chain, network, cls, coin, encode, index):
     account_key = account(cls, coin).PublicKey().ToExtended()
     assert derive_address(chain, network, account_key, index) == encode(receive(cls, coin, index))
 
@@ -156,9 +149,7 @@ def test_every_wallet_chain_is_covered_by_a_mnemonic_case():
 def test_accepted_prefixes_all_derive_the_same_addresses(chain, network, prefix):
     key = with_version(TPUB_84, prefix)
     canonical = validate_extended_key(chain, network, key)
-    assert canonical[:4] == (
-        "xpub" if network == "mainnet" or chain in ("ethereum", "bsc", "tron") else "tpub"
-    )
+    assert canonical[:4] == ("xpub" if network == "mainnet" or chain in ("ethereum", "bsc", "tron") else "tpub")
     assert validate_extended_key(chain, network, canonical) == canonical
     assert derive_address(chain, network, key, 3) == derive_address(chain, network, canonical, 3)
 
@@ -240,9 +231,7 @@ def test_index_outside_the_non_hardened_range_is_refused(index):
         derive_address("litecoin", "regtest", TPUB_84, index)
 
 
-@pytest.mark.parametrize(
-    ("chain", "network"), [("dogecoin", "mainnet"), ("bitcoin", "signet"), ("BTC", "mainnet")]
-)
+@pytest.mark.parametrize(("chain", "network"), [("dogecoin", "mainnet"), ("bitcoin", "signet"), ("BTC", "mainnet")])
 def test_unknown_chain_or_network_is_a_value_error_not_a_key_error(chain, network):
     with pytest.raises(ValueError, match="unknown") as raised:
         validate_extended_key(chain, network, TPUB_84)

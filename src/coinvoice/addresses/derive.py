@@ -147,9 +147,7 @@ def _decode(chain: str, network: str, key: str) -> bytes:
 
 _ENCODERS: dict[str, Callable[[Bip32PublicKey, str], str]] = {
     "bitcoin": lambda pub, net: P2WPKHAddrEncoder.EncodeKey(pub.KeyObject(), hrp=_SEGWIT_HRP["bitcoin"][net]),
-    "litecoin": lambda pub, net: P2WPKHAddrEncoder.EncodeKey(
-        pub.KeyObject(), hrp=_SEGWIT_HRP["litecoin"][net]
-    ),
+    "litecoin": lambda pub, net: P2WPKHAddrEncoder.EncodeKey(pub.KeyObject(), hrp=_SEGWIT_HRP["litecoin"][net]),
     "bitcoincash": lambda pub, net: BchP2PKHAddrEncoder.EncodeKey(
         pub.KeyObject(), hrp=_CASHADDR_PREFIX[net], net_ver=b"\x00"
     ),
