@@ -1,0 +1,97 @@
+"""Create-invoice and get-invoice throughput through the real HTTP stack, as ratios to a bare baseline.
+
+Baseline: a bare aiohttp + asyncpg app doing one insert (create) or one primary-key select (get), on the
+same database server in the same run. Run: .venv/bin/python -m bench.api_bench [--requests N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+
+import asyncpg
+
+from bench.common import closed_loop, free_port, fresh_database, server_process
+from coinvoice.config import load_settings
+from coinvoice.db.pool import create_pool
+from coinvoice.services.companies import create_company
+
+BODY = {
+    "invoiceCurrency": "eur",
+    "items": [{"name": "Coffee", "price": 10.99}, {"name": "Sugar", "price": 1}, {"name": "Discount", "price": -3}],
+    "isMerchantPaysFee": False,
+}
+ENV = {"COINVOICE_MASTER_KEY": "bench", "COINVOICE_FIXED_RATES": json.dumps({"eur/ltc": "0.0125"})}
+
+
+async def run(requests: int, rounds: int) -> dict[str, float]:
+    async with fresh_database() as dsn:
+        pool = await create_pool(dsn, min_size=1, max_size=1)
+        settings = load_settings({**ENV, "COINVOICE_DATA_DIR": tempfile.mkdtemp()})
+        token = (await create_company(pool, settings, "Bench", None, None))["publicToken"]
+        await pool.close()
+        gw_port, base_port = free_port(), free_port()
+        gw = server_process(["-m", "bench.gateway_app", "--dsn", dsn, "--port", str(gw_port)], gw_port, ENV)
+        base = server_process(["-m", "bench.baseline_app", "--dsn", dsn, "--port", str(base_port)], base_port)
+        payload = json.dumps(BODY)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        created: dict[str, list[str]] = {"gw": [], "base": []}
+
+        def poster(url: str, sink: list[str], hdrs: dict[str, str]):
+            async def request(session, i):
+                async with session.post(url, data=payload, headers=hdrs) as r:
+                    assert r.status == 201, await r.text()
+                    sink.append((await r.json())["id"])
+
+            return request
+
+        def getter(url: str, ids: list[str]):
+            async def request(session, i):
+                async with session.get(f"{url}/{ids[i % len(ids)]}") as r:
+                    assert r.status == 200, await r.text()
+                    await r.read()
+
+            return request
+
+        results: dict[str, list[float]] = {k: [] for k in ("create", "create_base", "get", "get_base")}
+        async with gw, base:
+            gw_create = poster(f"http://127.0.0.1:{gw_port}/api/invoices/v1/regular", created["gw"], headers)
+            base_create = poster(
+                f"http://127.0.0.1:{base_port}/baseline", created["base"], {"Content-Type": "application/json"}
+            )
+            await closed_loop(gw_create, 200)  # warm-up: connections, prepared statements
+            await closed_loop(base_create, 200)
+            for _ in range(rounds):  # interleaved so that machine noise hits both sides alike
+                results["create"].append(await closed_loop(gw_create, requests))
+                results["create_base"].append(await closed_loop(base_create, requests))
+            gw_get = getter(f"http://127.0.0.1:{gw_port}/api/invoices/v1/regular", created["gw"])
+            base_get = getter(f"http://127.0.0.1:{base_port}/baseline", created["base"])
+            for _ in range(rounds):
+                results["get"].append(await closed_loop(gw_get, requests))
+                results["get_base"].append(await closed_loop(base_get, requests))
+        conn = await asyncpg.connect(dsn)
+        await conn.close()
+    return {k: statistics.median(v) for k, v in results.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    r = asyncio.run(run(args.requests, args.rounds))
+    print(
+        f"create invoice: {r['create']:.0f} req/s, baseline insert {r['create_base']:.0f} req/s, "
+        f"ratio {r['create'] / r['create_base']:.2f}"
+    )
+    print(
+        f"get invoice:    {r['get']:.0f} req/s, baseline select {r['get_base']:.0f} req/s, "
+        f"ratio {r['get'] / r['get_base']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Shared bench helpers: a fresh migrated database, a server subprocess, and a closed-loop HTTP load."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import database  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@asynccontextmanager
+async def fresh_database():
+    """A migrated database on DATABASE_URL's server or the embedded one, dropped afterwards."""
+    url = database.server_url()
+    template = await database.create_template(url)
+    try:
+        yield database.with_database(url, template)
+    finally:
+        await database.drop_database(url, template)
+
+
+@asynccontextmanager
+async def server_process(args: list[str], port: int, env: dict[str, str] | None = None):
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})})
+    try:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(200):
+                try:
+                    async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError(f"server {args} did not start")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def closed_loop(
+    make_request: Callable[[aiohttp.ClientSession, int], Any], total: int, concurrency: int = 16
+) -> float:
+    """Requests per second for ``total`` requests from ``concurrency`` concurrent clients."""
+    counter = iter(range(total))
+    conn = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=conn) as session:
+
+        async def worker() -> None:
+            for i in counter:
+                await make_request(session, i)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return total / (time.perf_counter() - start)

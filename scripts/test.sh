@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on real PostgreSQL (DATABASE_URL or embedded), a real litecoind regtest node
+# and Debian's Chromium. Installs everything it needs first. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test
+.venv/bin/ruff check src tests bench
+exec .venv/bin/pytest -n 2 -q "$@"
