@@ -12,8 +12,6 @@ import json
 import statistics
 import tempfile
 
-import asyncpg
-
 from bench.common import closed_loop, free_port, fresh_database, server_process
 from coinvoice.config import load_settings
 from coinvoice.db.pool import create_pool
@@ -72,8 +70,6 @@ async def run(requests: int, rounds: int) -> dict[str, float]:
             for _ in range(rounds):
                 results["get"].append(await closed_loop(gw_get, requests))
                 results["get_base"].append(await closed_loop(base_get, requests))
-        conn = await asyncpg.connect(dsn)
-        await conn.close()
     return {k: statistics.median(v) for k, v in results.items()}
 
 

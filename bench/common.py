@@ -40,7 +40,7 @@ async def fresh_database():
 
 @asynccontextmanager
 async def server_process(args: list[str], port: int, env: dict[str, str] | None = None):
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})})  # noqa: ASYNC220
     try:
         async with aiohttp.ClientSession() as s:
             for _ in range(200):
