@@ -71,6 +71,8 @@ class Settings:
     webhook_allow_private: bool = False
     master_key: bytes = b""
     expiry_batch: int = 500
+    #: payment asset code -> token contract (usdterc20, usdc, trc20usdt); empty means the mainnet defaults
+    token_contracts: Mapping[str, str] = field(default_factory=dict)
 
     def chain(self, name: str) -> ChainSettings:
         return self.chains.get(name) or ChainSettings(explorer_tx_url=DEFAULT_EXPLORERS.get(name, ""))
@@ -135,6 +137,13 @@ def _fixed_rates(env: Mapping[str, str]) -> dict[tuple[str, str], Decimal]:
             raise ConfigError(f"COINVOICE_FIXED_RATES[{pair}] must be greater than 0")
         rates[(left, right)] = rate
     return rates
+
+
+def _token_contracts(env: Mapping[str, str]) -> dict[str, str]:
+    table = _json(env, "COINVOICE_TOKEN_CONTRACTS") or {}
+    if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
+        raise ConfigError('COINVOICE_TOKEN_CONTRACTS must be a JSON object like {"usdterc20": "0x..."}')
+    return {str(k).lower(): v.strip() for k, v in table.items()}
 
 
 def _fees(env: Mapping[str, str]) -> dict[str, FeePolicy]:
@@ -207,4 +216,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         late_payment_hours=float(env.get("COINVOICE_LATE_PAYMENT_HOURS", "24")),  # a duration, not money
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         master_key=_master_key(env, data_dir),
+        token_contracts=_token_contracts(env),
     )
