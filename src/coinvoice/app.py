@@ -9,13 +9,14 @@ import aiohttp
 from aiohttp import web
 
 from coinvoice.config import Settings
+from coinvoice.db.company_cache import CompanyCache
 from coinvoice.db.migrate import migrate
 from coinvoice.db.pool import create_pool, database_url
 from coinvoice.rates.service import build_rate_service
 from coinvoice.web.api import company as company_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api.errors import error_middleware
-from coinvoice.web.keys import HTTP, POOL, RATES, SETTINGS
+from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,13 @@ DSN = web.AppKey("dsn", str)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    pool = await create_pool(app.get(DSN) or database_url(app[SETTINGS]))
+    dsn = app.get(DSN) or database_url(app[SETTINGS])
+    pool = await create_pool(dsn)
     app[POOL] = pool
+    app[COMPANIES] = CompanyCache(pool, dsn)
+    await app[COMPANIES].start()
     yield
+    await app[COMPANIES].stop()
     await pool.close()
 
 

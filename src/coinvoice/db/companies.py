@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import asyncpg
 
 
 @dataclass(frozen=True, slots=True)
-class CompanyRef:
+class CompanyProfile:
+    """What a request needs to know of the company behind a token."""
+
     id: uuid.UUID
     name: str
+    logo_url: str | None = None
+    redirect_url: str | None = None
+    assets: Mapping[str, bool] = field(default_factory=dict)  # asset -> is_allowed
+
+
+CompanyRef = CompanyProfile
 
 
 async def insert_company(
@@ -38,13 +47,18 @@ async def insert_token(conn: asyncpg.Connection, company_id: uuid.UUID, kind: st
     )
 
 
-async def company_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash: bytes) -> CompanyRef | None:
+async def company_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash: bytes) -> CompanyProfile | None:
     row = await conn.fetchrow(
-        "SELECT c.id, c.name FROM api_tokens t JOIN companies c ON c.id = t.company_id"
+        "SELECT c.id, c.name, c.logo_url, c.redirect_url,"
+        " (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}') FROM company_assets a"
+        "   WHERE a.company_id = c.id) AS assets"
+        " FROM api_tokens t JOIN companies c ON c.id = t.company_id"
         " WHERE t.token_hash = $1 AND t.kind = 'public' AND t.revoked_at IS NULL",
         token_hash,
     )
-    return CompanyRef(row["id"], row["name"]) if row else None
+    if row is None:
+        return None
+    return CompanyProfile(row["id"], row["name"], row["logo_url"], row["redirect_url"], row["assets"])
 
 
 async def revoke_tokens(conn: asyncpg.Connection, company_id: uuid.UUID, kind: str) -> int:

@@ -37,14 +37,22 @@ async def fetch_view_row(conn: asyncpg.Connection | asyncpg.Pool, invoice_id: uu
     return await conn.fetchrow(VIEW_SQL, invoice_id)
 
 
-async def insert_invoice(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
-    """Insert a new invoice; False when the company already used the idempotency key."""
-    result = await conn.execute(
-        "INSERT INTO invoices (id, company_id, status, invoice_currency, items, total, merchant_pays_fee,"
-        " preset_currency, redirect_url, idempotency_key, request_hash, created_at, updated_at)"
-        " SELECT $1, $2, 'created', $3, $4, $5, $6, $7, coalesce($8, c.redirect_url), $9, $10, $11, $11"
-        " FROM companies c WHERE c.id = $2"
-        " ON CONFLICT (company_id, idempotency_key) DO NOTHING",
+async def insert_invoice_with_event(
+    conn: asyncpg.Connection | asyncpg.Pool, row: dict[str, Any], event: dict[str, Any]
+) -> bool:
+    """Insert a new invoice and its creation event in one statement (atomic, one round trip).
+
+    False when the company already used the idempotency key: then nothing is written.
+    """
+    inserted = await conn.fetchval(
+        "WITH inv AS ("
+        " INSERT INTO invoices (id, company_id, status, invoice_currency, items, total, merchant_pays_fee,"
+        "  preset_currency, redirect_url, idempotency_key, request_hash, created_at, updated_at)"
+        " VALUES ($1, $2, 'created', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
+        " ON CONFLICT (company_id, idempotency_key) DO NOTHING RETURNING id, company_id),"
+        " ev AS (INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at)"
+        "  SELECT $12, company_id, id, $13, 'created', $14, $11 FROM inv RETURNING 1)"
+        " SELECT count(*) FROM ev",
         row["id"],
         row["company_id"],
         row["invoice_currency"],
@@ -56,8 +64,11 @@ async def insert_invoice(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
         row["idempotency_key"],
         row["request_hash"],
         row["created_at"],
+        event["id"],
+        event["type"],
+        event["payload"],
     )
-    return result.endswith(" 1")
+    return inserted == 1
 
 
 async def find_by_idempotency_key(conn: asyncpg.Connection, company_id: uuid.UUID, key: str) -> asyncpg.Record | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -14,21 +15,26 @@ from coinvoice.domain.state import Event
 from coinvoice.services.views import invoice_view, wire_time
 
 
+def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The webhook body of an event: the Solopayment fields plus id, type, time and an invoice snapshot."""
+    return {
+        "eventId": str(event_id),
+        "type": event.type,
+        "invoiceId": view["id"],
+        "status": event.status.value,
+        "message": event.message,
+        "createdAt": wire_time(now),
+        "invoice": view,
+    }
+
+
 async def emit(conn: asyncpg.Connection, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
     """Record ``event`` for an invoice; call inside the transaction that made the change."""
     row = await db_invoices.fetch_view_row(conn, invoice_id)
     assert row is not None, "events are emitted for existing invoices"
     now = datetime.now(UTC)
     event_id = uuid.uuid4()
-    payload = {
-        "eventId": str(event_id),
-        "type": event.type,
-        "invoiceId": str(invoice_id),
-        "status": event.status.value,
-        "message": event.message,
-        "createdAt": wire_time(now),
-        "invoice": invoice_view(row, settings),
-    }
+    payload = event_payload(event_id, event, invoice_view(row, settings), now)
     await db_events.insert_event(
         conn,
         event_id=event_id,

@@ -18,6 +18,7 @@ from coinvoice.addresses.derive import derive_address
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
+from coinvoice.db.companies import CompanyProfile
 from coinvoice.domain.assets import PAYMENT_ASSETS, UNALLOCATABLE_CHAINS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound
 from coinvoice.domain.fees import make_quote
@@ -25,7 +26,7 @@ from coinvoice.domain.invoice import CLOSED, Item, Status, price_items
 from coinvoice.domain.money import fmt
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.rates.service import RateService
-from coinvoice.services.events import emit
+from coinvoice.services.events import emit, event_payload
 from coinvoice.services.views import invoice_view
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ async def get_view(pool: asyncpg.Pool | asyncpg.Connection, settings: Settings, 
 async def create_regular(
     pool: asyncpg.Pool,
     settings: Settings,
-    company_id: uuid.UUID,
+    company: CompanyProfile,
     new: NewInvoice,
     idempotency_key: str | None,
 ) -> tuple[dict[str, Any], bool]:
@@ -81,31 +82,38 @@ async def create_regular(
     now = datetime.now(UTC)
     row = {
         "id": invoice_id,
-        "company_id": company_id,
+        "company_id": company.id,
+        "status": Status.CREATED.value,
         "invoice_currency": new.invoice_currency,
         "items": [{"name": i.name, "price": fmt(i.price)} for i in items],
         "total": total,
         "merchant_pays_fee": new.merchant_pays_fee,
         "preset_currency": new.payment_currency,
-        "redirect_url": new.redirect_url,
+        "payment_currency": None,
+        "redirect_url": new.redirect_url or company.redirect_url,
         "idempotency_key": idempotency_key,
         "request_hash": request_hash,
         "created_at": now,
+        "filled_at": None,
+        "company_name": company.name,
+        "logo_url": company.logo_url,
+        "assets": company.assets,
     }
-    async with pool.acquire() as conn, conn.transaction():
-        if not await db.insert_invoice(conn, row):
-            first = await db.find_by_idempotency_key(conn, company_id, idempotency_key or "")
-            if first is None:  # the insert lost to nothing: cannot happen under the unique key
-                raise Conflict("idempotency_conflict", "retry the request", "Idempotency-Key")
-            if bytes(first["request_hash"]) != request_hash:
-                raise Conflict(
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request body",
-                    "Idempotency-Key",
-                )
-            return await get_view(conn, settings, first["id"]), True
-        await emit(conn, settings, invoice_id, Event("invoice.created", Status.CREATED, MESSAGES[Status.CREATED]))
-        return await get_view(conn, settings, invoice_id), False
+    view = invoice_view(row, settings)
+    event = Event("invoice.created", Status.CREATED, MESSAGES[Status.CREATED])
+    event_id = uuid.uuid4()
+    payload = event_payload(event_id, event, view, now)
+    if await db.insert_invoice_with_event(pool, row, {"id": event_id, "type": event.type, "payload": payload}):
+        return view, False
+    async with pool.acquire() as conn:
+        first = await db.find_by_idempotency_key(conn, company.id, idempotency_key or "")
+        if first is None or bytes(first["request_hash"]) != request_hash:
+            raise Conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+                "Idempotency-Key",
+            )
+        return await get_view(conn, settings, first["id"]), True
 
 
 async def _allocate_address(

@@ -7,9 +7,11 @@ import asyncpg
 from aiohttp import web
 
 from coinvoice.config import Settings
+from coinvoice.db.company_cache import CompanyCache
 from coinvoice.rates.service import RateService
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 RATES = web.AppKey("rates", RateService)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+COMPANIES = web.AppKey("companies", CompanyCache)

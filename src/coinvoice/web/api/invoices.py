@@ -37,7 +37,7 @@ async def create_regular(request: web.Request) -> web.Response:
         payment_currency=body.paymentCurrency,
         redirect_url=body.redirectURL,
     )
-    view, replayed = await service.create_regular(request.app[POOL], request.app[SETTINGS], company.id, new, key)
+    view, replayed = await service.create_regular(request.app[POOL], request.app[SETTINGS], company, new, key)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return web.json_response(view, status=200 if replayed else 201, headers=headers)
 
