@@ -101,9 +101,12 @@ def _json(env: Mapping[str, str], name: str) -> object:
     if raw is None or raw.strip() == "":
         return None
     try:
-        return json.loads(raw, parse_float=Decimal)
+        value = json.loads(raw, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):  # every JSON setting is an object; `[]` or `0` must not mean "defaults"
+        raise ConfigError(f"{name} must be a JSON object, not {type(value).__name__}")
+    return value
 
 
 def _decimal(name: str, value: object) -> Decimal:
@@ -118,7 +121,7 @@ def _decimal(name: str, value: object) -> Decimal:
 
 def _int_table(env: Mapping[str, str], name: str) -> dict[str, int]:
     table = _json(env, name) or {}
-    if not isinstance(table, dict) or not all(isinstance(v, int) and v >= 0 for v in table.values()):
+    if not isinstance(table, dict) or not all(type(v) is int and v >= 0 for v in table.values()):
         raise ConfigError(f'{name} must be a JSON object of whole numbers, e.g. {{"default": 30, "btc": 120}}')
     return {str(k).lower(): int(v) for k, v in table.items()}
 
@@ -191,6 +194,13 @@ def _master_key(env: Mapping[str, str], data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+def _hours(env: Mapping[str, str], name: str, default: str) -> float:
+    try:
+        return float(env.get(name, default))  # a duration, not money
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of hours") from exc
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -213,7 +223,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fees=_fees(env),
         expiry_minutes={**DEFAULT_EXPIRY_MINUTES, **_int_table(env, "COINVOICE_EXPIRY_MINUTES")},
         confirmations={**DEFAULT_CONFIRMATIONS, **_int_table(env, "COINVOICE_CONFIRMATIONS")},
-        late_payment_hours=float(env.get("COINVOICE_LATE_PAYMENT_HOURS", "24")),  # a duration, not money
+        late_payment_hours=_hours(env, "COINVOICE_LATE_PAYMENT_HOURS", "24"),
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         master_key=_master_key(env, data_dir),
         token_contracts=_token_contracts(env),

@@ -1,0 +1,172 @@
+"""Settings parsing: rates, fees, expiry and confirmation overrides, networks, and errors naming the variable."""
+
+import json
+import stat
+from decimal import Decimal
+
+import pytest
+
+from coinvoice.config import ConfigError, load_settings
+from coinvoice.domain.fees import FeePolicy
+
+
+@pytest.fixture
+def load(tmp_path):
+    def load_with(**env: str):
+        return load_settings({"COINVOICE_DATA_DIR": str(tmp_path), "COINVOICE_MASTER_KEY": "k", **env})
+
+    return load_with
+
+
+def test_defaults_without_any_variable(load):
+    s = load()
+    assert (s.host, s.port, s.public_url) == ("127.0.0.1", 8080, "http://127.0.0.1:8080")
+    assert s.database_url is None
+    assert s.rates_providers == ("fixed",)
+    assert s.fixed_rates == {}
+    assert s.expiry_for("btc") == 120
+    assert s.expiry_for("ltc") == s.expiry_for("trc20usdt") == s.expiry_for("eth") == 30
+    assert s.fee_for("ltc") == FeePolicy(Decimal(1), Decimal(0))
+    assert all(s.chain(name).network == "mainnet" for name in ("bitcoin", "litecoin", "ethereum", "tron"))
+
+
+def test_host_port_public_url_and_database_url(load):
+    s = load(
+        DATABASE_URL="postgresql://u@db/x",
+        COINVOICE_HOST="0.0.0.0",
+        COINVOICE_PORT="9000",
+        COINVOICE_PUBLIC_URL="https://pay.example/",
+    )
+    assert (s.database_url, s.host, s.port, s.public_url) == (
+        "postgresql://u@db/x",
+        "0.0.0.0",
+        9000,
+        "https://pay.example",
+    )
+
+
+def test_fixed_rates_parse_as_exact_decimals_with_lowercase_pairs(load):
+    s = load(COINVOICE_FIXED_RATES='{"EUR/LTC": "0.0125", "usd/usdt": 1, "usd/btc": 0.1}')
+    assert s.fixed_rates == {
+        ("eur", "ltc"): Decimal("0.0125"),
+        ("usd", "usdt"): Decimal(1),
+        ("usd", "btc"): Decimal("0.1"),
+    }
+    assert all(isinstance(v, Decimal) for v in s.fixed_rates.values())
+    assert str(s.fixed_rates[("usd", "btc")]) == "0.1"  # a JSON number is never a float on the way
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"eur/ltc": "0"}',
+        '{"eur/ltc": "-1"}',
+        '{"eur/ltc": "abc"}',
+        '{"eur/ltc": "NaN"}',
+        '{"eurltc": "1"}',
+        '{"/ltc": "1"}',
+        '["eur/ltc"]',
+    ],
+)
+def test_bad_fixed_rates_are_config_errors_naming_the_variable(load, value):
+    with pytest.raises(ConfigError, match="COINVOICE_FIXED_RATES"):
+        load(COINVOICE_FIXED_RATES=value)
+
+
+def test_fees_per_asset_fall_back_from_payment_asset_to_asset_to_default(load):
+    fees = {
+        "default": {"percent": "0.5", "fixed": "0"},
+        "BTC": {"percent": 1, "fixed": "0.00001"},
+        "usdt": {"percent": "2"},
+        "trc20usdt": {"percent": "3", "fixed": "1"},
+    }
+    s = load(COINVOICE_FEES=json.dumps(fees))
+    assert s.fee_for("btc") == FeePolicy(Decimal(1), Decimal("0.00001"))
+    assert s.fee_for("ltc") == FeePolicy(Decimal("0.5"), Decimal(0))
+    assert s.fee_for("usdterc20") == FeePolicy(Decimal(2), Decimal(0))  # the asset's entry
+    assert s.fee_for("trc20usdt") == FeePolicy(Decimal(3), Decimal(1))  # the payment asset's own entry wins
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['{"btc": 1}', '{"btc": {"percent": "-1"}}', '{"btc": {"fixed": "x"}}', '{"btc": {"percent": "Infinity"}}', "[]"],
+)
+def test_bad_fees_are_config_errors_naming_the_variable(load, value):
+    with pytest.raises(ConfigError, match="COINVOICE_FEES"):
+        load(COINVOICE_FEES=value)
+
+
+def test_expiry_overrides_keep_the_other_defaults(load):
+    s = load(COINVOICE_EXPIRY_MINUTES='{"default": 15, "LTC": 10}')
+    assert s.expiry_for("ltc") == 10
+    assert s.expiry_for("eth") == 15
+    assert s.expiry_for("btc") == 120
+
+
+def test_confirmation_overrides_keep_the_other_defaults(load):
+    defaults = load()
+    s = load(COINVOICE_CONFIRMATIONS='{"ltc": 1, "usdt": 3}')
+    assert s.confirmations_for("ltc") == 1
+    assert s.confirmations_for("trc20usdt") == defaults.confirmations_for("trc20usdt")  # its own default wins
+    assert s.confirmations_for("btc") == defaults.confirmations_for("btc")
+
+
+@pytest.mark.parametrize("name", ["COINVOICE_EXPIRY_MINUTES", "COINVOICE_CONFIRMATIONS"])
+@pytest.mark.parametrize("value", ['{"ltc": -1}', '{"ltc": 1.5}', '{"ltc": "30"}', '{"ltc": true}', "[30]", "30"])
+def test_bad_whole_number_tables_are_config_errors_naming_the_variable(load, name, value):
+    with pytest.raises(ConfigError, match=name):
+        load(**{name: value})
+
+
+@pytest.mark.parametrize(
+    "name", ["COINVOICE_FIXED_RATES", "COINVOICE_FEES", "COINVOICE_EXPIRY_MINUTES", "COINVOICE_CONFIRMATIONS"]
+)
+def test_invalid_json_is_a_config_error_naming_the_variable(load, name):
+    with pytest.raises(ConfigError, match=f"{name} is not valid JSON"):
+        load(**{name: '{"ltc": 1'})
+
+
+@pytest.mark.parametrize("name", ["COINVOICE_FIXED_RATES", "COINVOICE_FEES", "COINVOICE_EXPIRY_MINUTES"])
+def test_an_empty_json_variable_means_the_defaults(load, name):
+    assert load(**{name: "  "}) == load()
+
+
+def test_networks_are_read_per_chain_case_insensitively(load):
+    s = load(COINVOICE_LTC_NETWORK="Regtest", COINVOICE_TRON_NETWORK="testnet", COINVOICE_LTC_RPC_URL="http://n:1")
+    assert s.chain("litecoin").network == "regtest"
+    assert s.chain("litecoin").rpc_url == "http://n:1"
+    assert s.chain("tron").network == "testnet"
+    assert s.chain("bitcoin").network == "mainnet"
+
+
+@pytest.mark.parametrize("chain", ["BTC", "LTC", "BCH", "ETH", "BSC", "TRON", "SOL", "TON"])
+def test_an_unknown_network_is_a_config_error_naming_the_variable(load, chain):
+    with pytest.raises(ConfigError, match=f"COINVOICE_{chain}_NETWORK"):
+        load(**{f"COINVOICE_{chain}_NETWORK": "signet"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("COINVOICE_PORT", "http"),
+        ("COINVOICE_LTC_POLL_SECONDS", "often"),
+        ("COINVOICE_LATE_PAYMENT_HOURS", "a day"),
+    ],
+)
+def test_non_numeric_numbers_are_config_errors_naming_the_variable(load, name, value):
+    with pytest.raises(ConfigError, match=name):
+        load(**{name: value})
+
+
+def test_rates_providers_is_a_comma_list(load):
+    assert load(COINVOICE_RATES_PROVIDERS=" fixed, other ,,").rates_providers == ("fixed", "other")
+
+
+def test_the_master_key_is_generated_once_private_and_reused(tmp_path):
+    env = {"COINVOICE_DATA_DIR": str(tmp_path / "data")}
+    first = load_settings(env)
+    key_file = tmp_path / "data" / "master.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(first.master_key) >= 32
+    assert load_settings(env).master_key == first.master_key
+    assert load_settings({**env, "COINVOICE_MASTER_KEY": "given"}).master_key == b"given"
