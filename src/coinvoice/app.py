@@ -17,6 +17,7 @@ from coinvoice.web.api import company as company_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
+from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def create_app(
     if role in ("all", "api"):
         app.add_routes(invoices_api.routes)
         app.add_routes(company_api.routes)
+        setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
         app.cleanup_ctx.append(scheduler_ctx)

@@ -1,0 +1,42 @@
+"""What the hosted payer page reads: the invoice view and the payment assets the payer may choose."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from coinvoice.config import Settings
+from coinvoice.db import companies as db_companies
+from coinvoice.db import invoices as db
+from coinvoice.domain.assets import PAYMENT_ASSETS, UNALLOCATABLE_CHAINS, PaymentAsset
+from coinvoice.domain.errors import NotFound
+from coinvoice.services.views import invoice_view
+
+
+@dataclass(frozen=True, slots=True)
+class PayerInvoice:
+    view: dict[str, Any]
+    choices: tuple[PaymentAsset, ...]  # what the payer may pick while the invoice is created
+
+
+def payable_assets(allowed: dict[str, bool], wallet_chains: set[str]) -> tuple[PaymentAsset, ...]:
+    """Payment assets of allowed company assets on chains where the merchant has a wallet we can derive from."""
+    return tuple(
+        p
+        for p in PAYMENT_ASSETS.values()
+        if allowed.get(p.asset) and p.chain in wallet_chains and p.chain not in UNALLOCATABLE_CHAINS
+    )
+
+
+async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid.UUID) -> PayerInvoice:
+    row = await db.fetch_view_row(pool, invoice_id)
+    if row is None:
+        raise NotFound("invoice_not_found", "no invoice with this id", "id")
+    choices: tuple[PaymentAsset, ...] = ()
+    if row["status"] == "created" and not row["preset_currency"]:
+        chains = await db_companies.wallet_chains(pool, row["company_id"])
+        choices = payable_assets(row["assets"], chains)
+    return PayerInvoice(invoice_view(row, settings), choices)

@@ -1,0 +1,173 @@
+"""Payer page handlers: the page, its no-JavaScript form, the live status feed (SSE and JSON) and static files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from coinvoice.domain.errors import Conflict, Invalid, NotFound
+from coinvoice.services import invoices as invoices_service
+from coinvoice.services.payer import payer_invoice
+from coinvoice.web.keys import POOL, RATES, SETTINGS
+from coinvoice.web.pay.model import PayPage, build_page, url_origin
+from coinvoice.web.pay.render import StaticFile, html_response, load_static, make_templates, static_response
+
+log = logging.getLogger(__name__)
+
+UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+TEMPLATES = web.AppKey("pay_templates", jinja2.Environment)
+STATIC = web.AppKey("pay_static", dict[str, StaticFile])
+#: Seconds between database reads per open status stream (no tight loops on the database).
+STREAM_POLL_SECONDS = web.AppKey("pay_stream_poll_seconds", float)
+#: Set on shutdown so that open status streams end before the pool closes.
+CLOSING = web.AppKey("pay_closing", asyncio.Event)
+HEARTBEAT_SECONDS = 15.0
+MAX_STREAM_SECONDS = 30 * 60.0
+
+routes = web.RouteTableDef()
+
+
+def _invoice_id(request: web.Request) -> uuid.UUID:
+    return uuid.UUID(request.match_info["invoice_id"])
+
+
+async def _page(request: web.Request, invoice_id: uuid.UUID) -> PayPage:
+    payer = await payer_invoice(request.app[POOL], request.app[SETTINGS], invoice_id)
+    return build_page(payer.view, payer.choices, request.app[SETTINGS])
+
+
+def _render_page(request: web.Request, page: PayPage, *, status: int = 200, **form: Any) -> web.Response:
+    context = {"error": None, "email": "", "chosen": None, **form}
+    return html_response(
+        request.app[TEMPLATES], "page.html", status=status, img_origin=url_origin(page.logo_url), page=page, **context
+    )
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return html_response(request.app[TEMPLATES], "not_found.html", status=404)
+
+
+@routes.get(f"/{{invoice_id:{UUID}}}")
+async def pay_page(request: web.Request) -> web.Response:
+    try:
+        page = await _page(request, _invoice_id(request))
+    except NotFound:
+        return _not_found(request)
+    return _render_page(request, page)
+
+
+@routes.post(f"/{{invoice_id:{UUID}}}")
+async def pay_form(request: web.Request) -> web.Response:
+    """The no-JavaScript fill: the same service as the proceed endpoint, then Post/Redirect/Get."""
+    invoice_id = _invoice_id(request)
+    form = await request.post()
+    email = str(form.get("email", "")).strip()
+    chosen = str(form.get("asset", "")).strip().lower() or None
+    try:
+        await invoices_service.fill(
+            request.app[POOL], request.app[SETTINGS], request.app[RATES], invoice_id, email, chosen
+        )
+    except NotFound:
+        return _not_found(request)
+    except (Invalid, Conflict) as exc:
+        page = await _page(request, invoice_id)
+        status = 409 if isinstance(exc, Conflict) else 400
+        return _render_page(request, page, status=status, error=_form_error(exc), email=email, chosen=chosen)
+    response = web.Response(status=303, headers={"Location": f"/{invoice_id}", "Cache-Control": "no-store"})
+    return response
+
+
+def _form_error(exc: Invalid | Conflict) -> str:
+    if exc.field == "clientEmail":
+        return "Enter a valid email address, like name@example.com."
+    if exc.code == "required":
+        return "Choose how you want to pay."
+    return exc.message[:1].upper() + exc.message[1:] + "."
+
+
+def _live_message(request: web.Request, page: PayPage) -> dict[str, Any]:
+    html = request.app[TEMPLATES].get_template("state.html").render(page=page, error=None, email="", chosen=None)
+    return {"status": page.status, "version": page.version, "final": page.final, "html": html}
+
+
+@routes.get(f"/{{invoice_id:{UUID}}}/status")
+async def pay_status(request: web.Request) -> web.Response:
+    """The polling fallback: the current state and its rendered fragment."""
+    try:
+        page = await _page(request, _invoice_id(request))
+    except NotFound:
+        return web.json_response({"error": {"code": "invoice_not_found"}}, status=404)
+    response = web.json_response(_live_message(request, page), headers={"Cache-Control": "no-store"})
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@routes.get(f"/{{invoice_id:{UUID}}}/events")
+async def pay_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: one `state` event whenever what the page shows changes; ends at a final status."""
+    invoice_id = _invoice_id(request)
+    try:
+        page = await _page(request, invoice_id)
+    except NotFound:
+        return web.Response(status=204)  # tells EventSource to stop reconnecting
+    stream = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+            "X-Content-Type-Options": "nosniff",
+        }
+    )
+    await stream.prepare(request)
+    closing = request.app[CLOSING]
+    loop = asyncio.get_running_loop()
+    started = last_write = loop.time()
+    sent = request.headers.get("Last-Event-ID") or request.query.get("v")
+    try:
+        await stream.write(b"retry: 3000\n\n")
+        while True:
+            if page.version != sent:
+                payload = json.dumps(_live_message(request, page), separators=(",", ":"))
+                await stream.write(f"id: {page.version}\nevent: state\ndata: {payload}\n\n".encode())
+                sent, last_write = page.version, loop.time()
+            elif loop.time() - last_write >= HEARTBEAT_SECONDS:
+                await stream.write(b": keep-alive\n\n")
+                last_write = loop.time()
+            if page.final or closing.is_set() or loop.time() - started > MAX_STREAM_SECONDS:
+                break
+            if request.transport is None or request.transport.is_closing():
+                break
+            try:
+                await asyncio.wait_for(closing.wait(), request.app[STREAM_POLL_SECONDS])
+                break
+            except TimeoutError:
+                pass
+            page = await _page(request, invoice_id)
+    except (ConnectionResetError, NotFound):
+        pass
+    return stream
+
+
+@routes.get("/static/pay/{name}")
+async def pay_static(request: web.Request) -> web.Response:
+    return static_response(request, request.app[STATIC])
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[CLOSING].set()
+
+
+def setup_pay(app: web.Application, *, stream_poll_seconds: float = 2.0) -> None:
+    """Register the payer page on ``app``; add it after the API routes."""
+    app[STATIC] = load_static()
+    app[TEMPLATES] = make_templates(app[STATIC])
+    app[STREAM_POLL_SECONDS] = stream_poll_seconds
+    app[CLOSING] = asyncio.Event()
+    app.on_shutdown.append(_close_streams)
+    app.add_routes(routes)

@@ -1,0 +1,151 @@
+"""The payer page model: what the templates show, built from the invoice's wire view."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import segno
+
+from coinvoice.config import Settings
+from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
+from coinvoice.web.pay.uri import payment_uri, token_contract
+
+#: Statuses after which the page never changes again by itself.
+FINAL = frozenset({"done", "expired", "refunded", "failed"})
+#: Statuses in which the payer still has something to send.
+PAYABLE = frozenset({"pending", "wrong"})
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    amount: str
+    confirmations: int
+    txid: str
+    explorer_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    asset: PaymentAsset
+    amount: str  # what to send now: the amount due, or what remains when underpaid
+    due: str
+    received: str
+    remaining: str
+    address: str
+    tag: str | None
+    uri: str
+    qr_svg: str
+    rate: str
+    fee: str
+    expires_at: str | None
+    confirmations_required: int
+    deposits: list[Deposit] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PayPage:
+    id: str
+    status: str
+    company_name: str
+    logo_url: str | None
+    items: list[dict[str, str]]
+    total: str
+    currency: str
+    preset: PaymentAsset | None
+    choices: tuple[PaymentAsset, ...]
+    payment: Payment | None
+    redirect_url: str | None
+    version: str
+    email: str = ""
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+
+def http_url(value: str | None) -> str | None:
+    """The URL if it is absolute http(s); anything else (javascript:, data:, relative) is dropped."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def url_origin(value: str | None) -> str | None:
+    url = http_url(value)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def qr_svg(uri: str, title: str) -> str:
+    """An inline SVG QR code of ``uri`` with a white quiet zone; its <title> names it for screen readers."""
+    code = segno.make(uri, error="m")
+    return code.svg_inline(omitsize=True, title=title, svgclass="qr", lineclass=None, light="#fff", border=4)
+
+
+def state_version(view: dict[str, Any]) -> str:
+    """A short fingerprint of everything the live part of the page shows."""
+    txs = [(t["txid"], t["confirmations"], t["state"]) for t in view.get("invoiceTransactions", [])]
+    key = json.dumps([view["status"], view.get("paymentDetails"), view.get("expiredAt"), txs], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _payment(view: dict[str, Any], settings: Settings) -> Payment | None:
+    details = view.get("paymentDetails")
+    address = view.get("address")
+    if not details or not address:
+        return None
+    asset = PAYMENT_ASSETS[address["asset"]]
+    network = settings.chain(asset.chain).network
+    to_send = details["remaining"] if view["status"] == "wrong" else details["amount"]
+    contract = token_contract(asset.code, network, dict(settings.token_contracts))
+    uri = payment_uri(
+        asset, address["address"], Decimal(to_send), network=network, contract=contract, tag=address["tag"]
+    )
+    deposits = [
+        Deposit(t["amount"], t["confirmations"], t["txid"], http_url(t["txHash"]))
+        for t in view.get("invoiceTransactions", [])
+        if not t.get("late")
+    ]
+    return Payment(
+        asset=asset,
+        amount=to_send,
+        due=details["amount"],
+        received=details["received"],
+        remaining=details["remaining"],
+        address=address["address"],
+        tag=address["tag"],
+        uri=uri,
+        qr_svg=qr_svg(uri, f"QR code: pay {to_send} {asset.label} to {address['address']}"),
+        rate=details["rate"],
+        fee=details["invoiceFee"],
+        expires_at=view.get("expiredAt"),
+        confirmations_required=settings.confirmations_for(asset.code),
+        deposits=deposits,
+    )
+
+
+def build_page(view: dict[str, Any], choices: tuple[PaymentAsset, ...], settings: Settings) -> PayPage:
+    content = view["invoiceContent"]
+    preset_code = content.get("paymentCurrency") if view["status"] == "created" else None
+    return PayPage(
+        id=view["id"],
+        status=view["status"],
+        company_name=view["company"]["name"],
+        logo_url=http_url(view["company"].get("logoUrl")),
+        items=content["items"],
+        total=content["total"],
+        currency=content["invoiceCurrency"].upper(),
+        preset=PAYMENT_ASSETS.get(preset_code) if preset_code else None,
+        choices=choices,
+        payment=_payment(view, settings),
+        redirect_url=http_url(view.get("redirectURL")),
+        version=state_version(view),
+    )

@@ -1,0 +1,104 @@
+"""Templates, static files and security headers of the payer page."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+HERE = Path(__file__).parent
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFile:
+    body: bytes
+    content_type: str
+    etag: str
+
+
+def load_static(folder: Path = HERE / "static") -> dict[str, StaticFile]:
+    """Every file of the static folder, read once: they are a few kilobytes."""
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            body = path.read_bytes()
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            files[path.name] = StaticFile(body, kind, hashlib.sha256(body).hexdigest()[:12])
+    return files
+
+
+def time_left(expires_at: str | None, now: datetime | None = None) -> str:
+    """Minutes:seconds (or h:mm:ss) until ``expires_at``, as the countdown shows it without JavaScript."""
+    if not expires_at:
+        return ""
+    now = now or datetime.now(UTC)
+    left = max(0, int((datetime.fromisoformat(expires_at.replace("Z", "+00:00")) - now).total_seconds()))
+    hours, rest = divmod(left, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def make_templates(static: dict[str, StaticFile]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # merchant text (company name, items) is always escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static_url"] = lambda name: f"/static/pay/{name}?v={static[name].etag}"
+    env.globals["time_left"] = time_left
+    return env
+
+
+def security_headers(img_origin: str | None = None) -> dict[str, str]:
+    """A strict CSP (scripts and styles only from the gateway, no inline script) and the usual companions."""
+    img = "'self' data:" + (f" {img_origin}" if img_origin else "")
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src {img}; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        "object-src 'none'; frame-ancestors 'none'"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+
+
+def html_response(
+    env: jinja2.Environment, template: str, *, status: int = 200, img_origin: str | None = None, **context: object
+) -> web.Response:
+    body = env.get_template(template).render(**context)
+    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    response.headers.update(security_headers(img_origin))
+    response.headers["Cache-Control"] = "no-store"
+    response.enable_compression()
+    return response
+
+
+def static_response(request: web.Request, files: dict[str, StaticFile]) -> web.Response:
+    file = files.get(request.match_info["name"])
+    if file is None:
+        raise web.HTTPNotFound()
+    etag = f'"{file.etag}"'
+    versioned = request.query.get("v") == file.etag
+    headers = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE if versioned else "public, max-age=300",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    response = web.Response(body=file.body, content_type=file.content_type, headers=headers)
+    response.enable_compression()
+    return response

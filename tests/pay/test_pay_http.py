@@ -1,0 +1,113 @@
+"""The payer page over plain HTTP: routing, security headers, the no-JavaScript form, static caching."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import aiohttp
+
+from tests.pay.gateway import Gateway
+
+
+async def get(gw: Gateway, path: str, **kw) -> tuple[aiohttp.ClientResponse, str]:
+    async with gw.api.session.get(gw.base + path, allow_redirects=False, **kw) as resp:
+        return resp, await resp.text()
+
+
+async def test_page_of_a_created_invoice_shows_items_and_sends_strict_security_headers(gateway):
+    inv = await gateway.create_invoice()
+    resp, html = await get(gateway, f"/{inv['id']}")
+    assert resp.status == 200
+    assert resp.content_type == "text/html"
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp and "style-src 'self';" in csp
+    assert "frame-ancestors 'none'" in csp and "img-src 'self' data: https://shop.example;" in csp
+    assert "unsafe-inline" not in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "Coffee &amp; Co &lt;b&gt;" in html
+    assert '<td class="num" id="total">14 EUR</td>' in html
+    assert '<script src="/static/pay/pay.js?v=' in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "no inline script"
+    assert 'value="ltc"' in html and 'value="btc"' in html
+
+
+async def test_unknown_invoice_is_an_html_404_and_api_and_healthz_are_not_shadowed(gateway):
+    resp, html = await get(gateway, f"/{uuid.uuid4()}")
+    assert resp.status == 404 and "Invoice not found" in html
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    resp, _ = await get(gateway, "/healthz")
+    assert resp.status == 200
+    resp, _ = await get(gateway, "/not-an-invoice")
+    assert resp.status == 404
+    resp, body = await get(gateway, f"/api/invoices/v1/regular/{uuid.uuid4()}")
+    assert resp.status == 404 and "invoice_not_found" in body
+
+
+async def test_form_post_fills_the_invoice_and_redirects_back(gateway):
+    inv = await gateway.create_invoice()
+    data = {"email": "payer@example.com", "asset": "ltc"}
+    async with gateway.api.session.post(f"{gateway.base}/{inv['id']}", data=data, allow_redirects=False) as resp:
+        assert resp.status == 303
+        assert resp.headers["Location"] == f"/{inv['id']}"
+    view = await gateway.view(inv["id"])
+    assert view["status"] == "pending" and view["invoiceContent"]["paymentCurrency"] == "ltc"
+    resp, html = await get(gateway, f"/{inv['id']}")
+    assert view["address"]["address"] in html
+    assert view["paymentDetails"]["amount"] in html
+    assert "<svg" in html and "litecoin:" + view["address"]["address"] in html
+
+
+async def test_form_post_with_a_bad_email_shows_the_error_in_the_page(gateway):
+    inv = await gateway.create_invoice()
+    data = {"email": "a@b", "asset": "ltc"}
+    async with gateway.api.session.post(f"{gateway.base}/{inv['id']}", data=data, allow_redirects=False) as resp:
+        html = await resp.text()
+        assert resp.status == 400
+        assert resp.headers["Content-Security-Policy"]
+    assert 'role="alert"' in html and "valid email" in html
+    assert 'value="a@b"' in html
+    assert (await gateway.view(inv["id"]))["status"] == "created"
+
+
+async def test_form_post_without_an_asset_asks_for_one(gateway):
+    inv = await gateway.create_invoice()
+    async with gateway.api.session.post(f"{gateway.base}/{inv['id']}", data={"email": "p@example.com"}) as resp:
+        assert resp.status == 400
+        assert "Choose how you want to pay" in await resp.text()
+
+
+async def test_static_files_are_cached_and_revalidated(gateway):
+    inv = await gateway.create_invoice()
+    _, html = await get(gateway, f"/{inv['id']}")
+    css = re.search(r'href="(/static/pay/pay\.css\?v=\w+)"', html).group(1)
+    resp, body = await get(gateway, css)
+    assert resp.status == 200 and resp.content_type == "text/css" and ".card" in body
+    assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    resp, _ = await get(gateway, css, headers={"If-None-Match": resp.headers["ETag"]})
+    assert resp.status == 304
+    resp, _ = await get(gateway, "/static/pay/nope.js")
+    assert resp.status == 404
+
+
+async def test_status_feed_reports_the_state_and_its_html(gateway):
+    inv = await gateway.create_invoice()
+    await gateway.fill(inv["id"])
+    status, body = await gateway.api.call("GET", f"/{inv['id']}/status")
+    assert status == 200
+    assert body["status"] == "pending" and body["final"] is False and "address" in body["html"]
+    await gateway.set_status(inv["id"], "expired")
+    status, body = await gateway.api.call("GET", f"/{inv['id']}/status")
+    assert body["status"] == "expired" and body["final"] is True and "has expired" in body["html"]
+
+
+async def test_event_stream_sends_the_current_state_then_ends_at_a_final_status(gateway):
+    inv = await gateway.create_invoice()
+    await gateway.fill(inv["id"])
+    await gateway.set_status(inv["id"], "expired")
+    async with gateway.api.session.get(f"{gateway.base}/{inv['id']}/events") as resp:
+        assert resp.headers["Content-Type"] == "text/event-stream"
+        text = await resp.text()  # returns only because the stream ends at the final status
+    assert "event: state" in text and '"status":"expired"' in text
