@@ -111,3 +111,11 @@ async def test_event_stream_sends_the_current_state_then_ends_at_a_final_status(
         assert resp.headers["Content-Type"] == "text/event-stream"
         text = await resp.text()  # returns only because the stream ends at the final status
     assert "event: state" in text and '"status":"expired"' in text
+
+
+async def test_form_post_without_a_rate_says_the_method_is_unavailable(gateway):
+    inv = await gateway.create_invoice()  # eur: the test rates have no eur/btc
+    data = {"email": "p@example.com", "asset": "btc"}
+    async with gateway.api.session.post(f"{gateway.base}/{inv['id']}", data=data) as resp:
+        assert resp.status == 503
+        assert "not available right now" in await resp.text()

@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from coinvoice.domain.errors import Conflict, Invalid, NotFound
+from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
 from coinvoice.web.keys import POOL, RATES, SETTINGS
@@ -75,19 +75,21 @@ async def pay_form(request: web.Request) -> web.Response:
         )
     except NotFound:
         return _not_found(request)
-    except (Invalid, Conflict) as exc:
+    except (Invalid, Conflict, Unavailable) as exc:
         page = await _page(request, invoice_id)
-        status = 409 if isinstance(exc, Conflict) else 400
+        status = {Invalid: 400, Conflict: 409, Unavailable: 503}[type(exc)]
         return _render_page(request, page, status=status, error=_form_error(exc), email=email, chosen=chosen)
     response = web.Response(status=303, headers={"Location": f"/{invoice_id}", "Cache-Control": "no-store"})
     return response
 
 
-def _form_error(exc: Invalid | Conflict) -> str:
+def _form_error(exc: Invalid | Conflict | Unavailable) -> str:
     if exc.field == "clientEmail":
         return "Enter a valid email address, like name@example.com."
     if exc.code == "required":
         return "Choose how you want to pay."
+    if isinstance(exc, Unavailable):
+        return "This payment method is not available right now. Try again in a minute or choose another."
     return exc.message[:1].upper() + exc.message[1:] + "."
 
 
