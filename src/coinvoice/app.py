@@ -13,11 +13,14 @@ from coinvoice.db.company_cache import CompanyCache
 from coinvoice.db.migrate import migrate
 from coinvoice.db.pool import create_pool, database_url
 from coinvoice.rates.service import build_rate_service
+from coinvoice.web.api import account as account_api
 from coinvoice.web.api import company as company_api
 from coinvoice.web.api import invoices as invoices_api
+from coinvoice.web.api import merchant_invoices as merchant_invoices_api
 from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.web.pay.handlers import setup_pay
+from coinvoice.webhooks.sender import install_webhook_sender
 from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
@@ -66,9 +69,12 @@ def create_app(
     if role in ("all", "api"):
         app.add_routes(invoices_api.routes)
         app.add_routes(company_api.routes)
+        app.add_routes(account_api.routes)
+        app.add_routes(merchant_invoices_api.routes)
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
+        install_webhook_sender(app)
         app.cleanup_ctx.append(scheduler_ctx)
     return app
 

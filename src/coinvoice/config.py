@@ -69,6 +69,13 @@ class Settings:
     confirmations: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONFIRMATIONS))
     late_payment_hours: float = 24.0
     webhook_allow_private: bool = False
+    # webhook sender: request timeout, retry backoff (base doubling to max, with jitter) for a window
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_base_seconds: float = 60.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_retry_window_hours: float = 72.0
+    webhook_poll_seconds: float = 5.0
+    webhook_concurrency: int = 32
     master_key: bytes = b""
     expiry_batch: int = 500
     #: payment asset code -> token contract (usdterc20, usdc, trc20usdt); empty means the mainnet defaults

@@ -1,0 +1,136 @@
+"""SQL for the merchant's account: company settings, underpayment limits, secret keys, invoice listing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from coinvoice.db.invoices import VIEW_SQL
+
+_BY_ID = "WHERE i.id = $1"
+assert VIEW_SQL.rstrip().endswith(_BY_ID), "the invoice view query changed shape; update LIST_SQL"
+#: The invoice view query for a page of a company's invoices, newest first, keyed by (created_at, id).
+LIST_SQL = (
+    VIEW_SQL.rstrip()[: -len(_BY_ID)] + " WHERE i.company_id = $1 AND ($2::text[] IS NULL OR i.status = ANY($2))"
+    " AND ($3::timestamptz IS NULL OR i.created_at >= $3) AND ($4::timestamptz IS NULL OR i.created_at < $4)"
+    " AND ($5::timestamptz IS NULL OR (i.created_at, i.id) < ($5, $6::uuid))"
+    " ORDER BY i.created_at DESC, i.id DESC LIMIT $7"
+)
+SETTING_COLUMNS = {"name": "name", "logoUrl": "logo_url", "redirectURL": "redirect_url", "webHookUrl": "webhook_url"}
+
+
+async def company_settings(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "SELECT name, logo_url, redirect_url, webhook_url FROM companies WHERE id = $1", company_id
+    )
+
+
+async def update_company(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID, changes: dict) -> None:
+    """Set the given wire fields (keys of SETTING_COLUMNS) of a company."""
+    if not changes:
+        return
+    names = list(changes)
+    sets = ", ".join(f"{SETTING_COLUMNS[n]} = ${i + 2}" for i, n in enumerate(names))
+    await conn.execute(
+        f"UPDATE companies SET {sets}, updated_at = now() WHERE id = $1", company_id, *[changes[n] for n in names]
+    )
+
+
+async def underpayment_limits(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID) -> dict[str, Any]:
+    rows = await conn.fetch(
+        "SELECT asset, underpay_static, underpay_percent FROM company_assets WHERE company_id = $1", company_id
+    )
+    return {r["asset"]: (r["underpay_static"], r["underpay_percent"]) for r in rows}
+
+
+async def set_underpayment_limit(
+    conn: asyncpg.Connection, company_id: uuid.UUID, asset: str, static: Decimal | None, percent: Decimal | None
+) -> None:
+    """Set one asset's limits; None keeps the current value (0 for a new row)."""
+    await conn.execute(
+        "INSERT INTO company_assets (company_id, asset, underpay_static, underpay_percent)"
+        " VALUES ($1, $2, coalesce($3, 0), coalesce($4, 0))"
+        " ON CONFLICT (company_id, asset) DO UPDATE SET"
+        " underpay_static = coalesce($3, company_assets.underpay_static),"
+        " underpay_percent = coalesce($4, company_assets.underpay_percent)",
+        company_id,
+        asset,
+        static,
+        percent,
+    )
+
+
+async def rotate_secret(
+    conn: asyncpg.Connection, company_id: uuid.UUID, token_hash: bytes, salt: bytes, old_until: datetime
+) -> None:
+    """Add a new secret key; active older keys stay valid until ``old_until`` (never extended)."""
+    await conn.execute(
+        "UPDATE api_tokens SET expires_at = least(coalesce(expires_at, $2), $2)"
+        " WHERE company_id = $1 AND kind = 'secret' AND revoked_at IS NULL",
+        company_id,
+        old_until,
+    )
+    await conn.execute(
+        "INSERT INTO api_tokens (company_id, kind, token_hash, key_salt) VALUES ($1, 'secret', $2, $3)",
+        company_id,
+        token_hash,
+        salt,
+    )
+
+
+async def active_secret_keys(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT key_salt, created_at, expires_at FROM api_tokens"
+        " WHERE company_id = $1 AND kind = 'secret' AND key_salt IS NOT NULL AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC, id DESC",
+        company_id,
+    )
+
+
+async def lock_company_invoice(conn: asyncpg.Connection, company_id: uuid.UUID, invoice_id: uuid.UUID):
+    return await conn.fetchrow(
+        "SELECT id, status, resolution,"
+        " EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.late AND d.state <> 'orphaned')"
+        "  AS has_late_deposit"
+        " FROM invoices i WHERE i.id = $1 AND i.company_id = $2 FOR UPDATE",
+        invoice_id,
+        company_id,
+    )
+
+
+async def resolve_invoice(
+    conn: asyncpg.Connection, invoice_id: uuid.UUID, status: str, resolution: str, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE invoices SET status = $2, resolution = $3, updated_at = $4 WHERE id = $1",
+        invoice_id,
+        status,
+        resolution,
+        now,
+    )
+
+
+async def list_invoice_rows(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    company_id: uuid.UUID,
+    *,
+    statuses: list[str] | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        LIST_SQL,
+        company_id,
+        statuses,
+        created_from,
+        created_to,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )

@@ -1,0 +1,196 @@
+"""SQL for the webhook queue: claim due deliveries (SKIP LOCKED, per-invoice order), record attempts, list."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+CHANNEL = "coinvoice_webhooks"
+
+# Due, not held by a live lease, and no earlier event of the same invoice still pending.
+# The lease is next_attempt_at itself: a sender that dies leaves the row due again when it ends.
+CLAIM_SQL = """
+WITH due AS (
+    SELECT d.id FROM webhook_deliveries d
+     WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                        WHERE p.invoice_id = d.invoice_id AND p.state = 'pending' AND p.event_seq < d.event_seq)
+     ORDER BY d.next_attempt_at, d.event_seq
+     LIMIT $1
+       FOR UPDATE SKIP LOCKED)
+UPDATE webhook_deliveries w
+   SET next_attempt_at = now() + make_interval(secs => $2), claim_token = $3,
+       attempts = w.attempts + 1, updated_at = now()
+  FROM due, events e, companies c
+ WHERE w.id = due.id AND e.id = w.event_id AND c.id = w.company_id
+RETURNING w.id, w.event_id, w.company_id, w.attempts, w.window_started_at, e.payload, c.webhook_url,
+          ARRAY(SELECT t.key_salt FROM api_tokens t
+                 WHERE t.company_id = w.company_id AND t.kind = 'secret' AND t.key_salt IS NOT NULL
+                   AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+                 ORDER BY t.created_at DESC, t.id DESC) AS key_salts
+"""
+
+# One statement records a batch of outcomes: the attempts, and each delivery's new state — only
+# while the reporting sender still holds the claim (a sender whose lease ran out reports its attempt only).
+FINISH_SQL = """
+WITH r AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[],
+                         $7::int[], $8::timestamptz[], $9::timestamptz[])
+        AS r(id, token, state, url, status_code, error, duration_ms, attempted_at, next_at)),
+att AS (
+    INSERT INTO webhook_attempts (delivery_id, attempted_at, url, status_code, error, duration_ms)
+    SELECT id, attempted_at, url, status_code, error, duration_ms FROM r)
+UPDATE webhook_deliveries w
+   SET state = r.state, next_attempt_at = coalesce(r.next_at, w.next_attempt_at), claim_token = NULL,
+       last_status_code = r.status_code, last_error = r.error, updated_at = now(),
+       delivered_at = CASE WHEN r.state = 'delivered' THEN r.attempted_at ELSE w.delivered_at END
+  FROM r
+ WHERE w.id = r.id AND w.claim_token = r.token
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: uuid.UUID
+    event_id: uuid.UUID
+    company_id: uuid.UUID
+    attempts: int
+    window_started_at: datetime
+    payload: dict[str, Any]
+    url: str | None
+    key_salts: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    id: uuid.UUID
+    state: str  # delivered | pending (retry at next_at) | failed
+    url: str | None
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    attempted_at: datetime
+    next_at: datetime | None
+
+
+async def claim_due(pool: asyncpg.Pool, limit: int, lease_seconds: float, token: uuid.UUID) -> list[Claimed]:
+    rows = await pool.fetch(CLAIM_SQL, limit, lease_seconds, token)
+    return [
+        Claimed(
+            r["id"],
+            r["event_id"],
+            r["company_id"],
+            r["attempts"],
+            r["window_started_at"],
+            r["payload"],
+            r["webhook_url"],
+            [bytes(s) for s in r["key_salts"]],
+        )
+        for r in rows
+    ]
+
+
+async def finish(pool: asyncpg.Pool, token: uuid.UUID, outcomes: list[Outcome]) -> None:
+    if not outcomes:
+        return
+    await pool.execute(
+        FINISH_SQL,
+        [o.id for o in outcomes],
+        [token] * len(outcomes),
+        [o.state for o in outcomes],
+        [o.url for o in outcomes],
+        [o.status_code for o in outcomes],
+        [o.error for o in outcomes],
+        [o.duration_ms for o in outcomes],
+        [o.attempted_at for o in outcomes],
+        [o.next_at for o in outcomes],
+    )
+
+
+async def release(pool: asyncpg.Pool, token: uuid.UUID, ids: list[uuid.UUID]) -> None:
+    """Give back claims whose requests were abandoned (shutdown): due again now, attempt not counted."""
+    await pool.execute(
+        "UPDATE webhook_deliveries SET claim_token = NULL, next_attempt_at = now(),"
+        " attempts = greatest(attempts - 1, 0), updated_at = now()"
+        " WHERE id = ANY($1::uuid[]) AND claim_token = $2 AND state = 'pending'",
+        ids,
+        token,
+    )
+
+
+async def seconds_until_next_due(pool: asyncpg.Pool) -> float | None:
+    """Seconds until the earliest sendable delivery is due (<= 0: now), or None when none is waiting."""
+    value = await pool.fetchval(
+        "SELECT extract(epoch FROM min(d.next_attempt_at) - now())::float8 FROM webhook_deliveries d"
+        " WHERE d.state = 'pending' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p"
+        "  WHERE p.invoice_id = d.invoice_id AND p.state = 'pending' AND p.event_seq < d.event_seq)"
+    )
+    return None if value is None else float(value)
+
+
+DELIVERY_COLUMNS = """
+d.id, d.event_id, d.event_seq, d.invoice_id, e.type, d.state, d.attempts, d.next_attempt_at, d.last_status_code,
+d.last_error, d.delivered_at, d.created_at,
+(SELECT coalesce(json_agg(json_build_object(
+          'attemptedAt', a.attempted_at, 'url', a.url, 'statusCode', a.status_code, 'error', a.error,
+          'durationMs', a.duration_ms) ORDER BY a.id DESC), '[]')
+   FROM (SELECT * FROM webhook_attempts WHERE delivery_id = d.id ORDER BY id DESC LIMIT 20) a) AS recent_attempts,
+(SELECT count(*) FROM webhook_attempts WHERE delivery_id = d.id) AS attempt_count
+"""
+
+
+async def list_deliveries(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    company_id: uuid.UUID,
+    *,
+    state: str | None,
+    invoice_id: uuid.UUID | None,
+    before_seq: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id"
+        " WHERE d.company_id = $1 AND ($2::text IS NULL OR d.state = $2)"
+        " AND ($3::uuid IS NULL OR d.invoice_id = $3) AND ($4::bigint IS NULL OR d.event_seq < $4)"
+        " ORDER BY d.event_seq DESC LIMIT $5",
+        company_id,
+        state,
+        invoice_id,
+        before_seq,
+        limit,
+    )
+
+
+async def get_delivery(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID, delivery_id: uuid.UUID):
+    return await conn.fetchrow(
+        f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id"
+        " WHERE d.company_id = $1 AND d.id = $2",
+        company_id,
+        delivery_id,
+    )
+
+
+async def redeliver(conn: asyncpg.Connection, company_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
+    """Queue a delivery again now with a fresh retry window; False when the company has no such delivery.
+
+    A delivery a sender holds right now is left alone (its outcome is about to be recorded).
+    """
+    row = await conn.fetchrow(
+        "SELECT state, claim_token FROM webhook_deliveries WHERE id = $1 AND company_id = $2 FOR UPDATE",
+        delivery_id,
+        company_id,
+    )
+    if row is None:
+        return False
+    if row["claim_token"] is None:
+        await conn.execute(
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), attempts = 0,"
+            " window_started_at = now(), updated_at = now() WHERE id = $1",
+            delivery_id,
+        )
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return True

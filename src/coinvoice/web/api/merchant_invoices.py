@@ -1,0 +1,58 @@
+"""Merchant invoice handlers: the invoice list, and accept / reject decisions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coinvoice.domain.errors import Invalid
+from coinvoice.domain.invoice import Status
+from coinvoice.services.decisions import decide
+from coinvoice.services.invoice_list import list_invoices
+from coinvoice.web.api.account_schemas import query_int, query_time
+from coinvoice.web.api.auth import require_company
+from coinvoice.web.api.invoices import invoice_id_of
+from coinvoice.web.keys import POOL, SETTINGS
+
+routes = web.RouteTableDef()
+STATUSES = tuple(s.value for s in Status)
+
+
+def _statuses(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    statuses = [s.strip().lower() for s in raw.split(",") if s.strip()]
+    for status in statuses:
+        if status not in STATUSES:
+            raise Invalid("invalid_status", f"status must be among {', '.join(STATUSES)}", "status")
+    return statuses or None
+
+
+@routes.get("/api/invoices/v1")
+async def get_invoices(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    q = request.query
+    page = await list_invoices(
+        request.app[POOL],
+        request.app[SETTINGS],
+        company.id,
+        statuses=_statuses(q.get("status")),
+        created_from=query_time(q, "createdFrom"),
+        created_to=query_time(q, "createdTo"),
+        limit=query_int(q, "limit", 20),
+        cursor=q.get("cursor"),
+    )
+    return web.json_response(page)
+
+
+@routes.post("/api/invoices/v1/regular/{invoice_id}/accept")
+async def accept(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    view = await decide(request.app[POOL], request.app[SETTINGS], company.id, invoice_id_of(request), "accept")
+    return web.json_response(view)
+
+
+@routes.post("/api/invoices/v1/regular/{invoice_id}/reject")
+async def reject(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    view = await decide(request.app[POOL], request.app[SETTINGS], company.id, invoice_id_of(request), "reject")
+    return web.json_response(view)

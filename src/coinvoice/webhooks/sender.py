@@ -1,0 +1,237 @@
+"""The webhook sender: claims due deliveries, POSTs signed events, records every attempt, retries with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from coinvoice.config import Settings
+from coinvoice.db import webhooks as db
+from coinvoice.domain.errors import Invalid
+from coinvoice.services.tokens import secret_key_from_salt
+from coinvoice.web.keys import HTTP, POOL, SETTINGS
+from coinvoice.webhooks.signing import signature_headers
+from coinvoice.webhooks.urlcheck import check_webhook_url
+from coinvoice.workers.scheduler import JOBS, Job
+
+log = logging.getLogger(__name__)
+MAX_ERROR = 500
+MIN_TIMER_SECONDS = 0.05  # never a tight loop, even when a due row is held by another sender
+
+
+def retry_delay(settings: Settings, attempts: int, rand: random.Random | None = None) -> float:
+    """Seconds before retry number ``attempts`` (1 = after the first failure): base doubling to max, +-20%."""
+    base = min(settings.webhook_retry_max_seconds, settings.webhook_retry_base_seconds * 2 ** min(attempts - 1, 30))
+    return base * (rand or random).uniform(0.8, 1.2)
+
+
+def body_bytes(payload: dict) -> bytes:
+    """The exact bytes sent (and signed) for an event; the same on every retry."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class WebhookSender:
+    """One per worker process; any number of them share the queue through PostgreSQL."""
+
+    def __init__(self, pool: asyncpg.Pool, http: aiohttp.ClientSession, settings: Settings):
+        self.pool = pool
+        self.http = http
+        self.settings = settings
+        self.token = uuid.uuid4()  # this sender's claims
+        self._inflight: dict[uuid.UUID, asyncio.Task[db.Outcome]] = {}
+        self._changed = asyncio.Event()
+        self._draining = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._wakers: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.settings.webhook_timeout_seconds * 2 + 1  # a dead sender's claims come back after this
+
+    def wake(self, *_: object) -> None:
+        """Deliver promptly (a NOTIFY arrived, or a retry fell due)."""
+        if self._closed:
+            return
+        if self._draining:
+            self._changed.set()
+            return
+        task = asyncio.get_running_loop().create_task(self.drain())
+        self._wakers.add(task)
+        task.add_done_callback(self._wakers.discard)
+
+    async def drain(self) -> None:
+        """Send everything due now, keeping up to ``webhook_concurrency`` requests in flight."""
+        if self._draining or self._closed:
+            self._changed.set()
+            return
+        self._draining = True
+        try:
+            while not self._closed:
+                self._changed.clear()
+                free = self.settings.webhook_concurrency - len(self._inflight)
+                if free > 0:
+                    for claimed in await db.claim_due(self.pool, free, self.lease_seconds, self.token):
+                        task = asyncio.create_task(self._deliver(claimed))
+                        self._inflight[claimed.id] = task
+                        task.add_done_callback(self._done)
+                if not self._inflight:
+                    break
+                await self._changed.wait()
+        finally:
+            self._draining = False
+        await self._schedule_next()
+
+    def _done(self, task: asyncio.Task[db.Outcome]) -> None:
+        if task.cancelled():
+            return
+        if (exc := task.exception()) is not None:  # a bug, not a delivery failure: the lease brings it back
+            log.error("webhook delivery task crashed", exc_info=exc)
+            self._inflight = {k: t for k, t in self._inflight.items() if t is not task}
+            self._changed.set()
+            return
+        outcome = task.result()
+        finisher = asyncio.get_running_loop().create_task(self._finish(outcome))
+        self._wakers.add(finisher)
+        finisher.add_done_callback(self._wakers.discard)
+
+    async def _finish(self, outcome: db.Outcome) -> None:
+        try:
+            await db.finish(self.pool, self.token, [outcome])
+        except (OSError, asyncpg.PostgresError) as exc:  # the lease runs out and the delivery is retried
+            log.warning("could not record webhook attempt %s: %s", outcome.id, exc)
+        finally:
+            self._inflight.pop(outcome.id, None)
+            self._changed.set()
+
+    async def _schedule_next(self) -> None:
+        """Wake when the earliest retry falls due, if that is before the next poll."""
+        if self._closed:
+            return
+        try:
+            delay = await db.seconds_until_next_due(self.pool)
+        except (OSError, asyncpg.PostgresError):
+            return
+        if delay is None or delay >= self.settings.webhook_poll_seconds:
+            return
+        if self._timer:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(max(delay, MIN_TIMER_SECONDS), self.wake)
+
+    def _keys(self, salts: list[bytes]) -> list[str]:
+        return [secret_key_from_salt(self.settings.master_key, salt) for salt in salts]
+
+    async def _deliver(self, claimed: db.Claimed) -> db.Outcome:
+        started = time.monotonic()
+        attempted_at = datetime.now(UTC)
+        status_code, error = None, None
+        try:
+            if not claimed.url:
+                raise Invalid("no_webhook_url", "the company has no webhook URL")
+            if not claimed.key_salts:
+                raise Invalid("no_secret_key", "the company has no active secret key")
+            await check_webhook_url(claimed.url, allow_private=self.settings.webhook_allow_private)
+            body = body_bytes(claimed.payload)
+            headers = signature_headers(body, self._keys(claimed.key_salts), str(claimed.event_id))
+            timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds)
+            async with self.http.post(
+                claimed.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            ) as resp:
+                status_code = resp.status
+                await resp.read()
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
+        except Invalid as exc:
+            error = exc.message
+        except TimeoutError:
+            error = f"timed out after {self.settings.webhook_timeout_seconds:g} s"
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+        duration_ms = int((time.monotonic() - started) * 1000)
+        return self._outcome(claimed, attempted_at, status_code, error, duration_ms)
+
+    def _outcome(
+        self, claimed: db.Claimed, at: datetime, status_code: int | None, error: str | None, duration_ms: int
+    ) -> db.Outcome:
+        if error is None:
+            return db.Outcome(claimed.id, "delivered", claimed.url, status_code, None, duration_ms, at, None)
+        next_at = at + timedelta(seconds=retry_delay(self.settings, claimed.attempts))
+        deadline = claimed.window_started_at + timedelta(hours=self.settings.webhook_retry_window_hours)
+        state = "failed" if next_at > deadline else "pending"
+        if state == "failed":
+            log.warning(
+                "webhook delivery %s failed for good after %d attempts: %s", claimed.id, claimed.attempts, error
+            )
+        return db.Outcome(claimed.id, state, claimed.url, status_code, error, duration_ms, at, next_at)
+
+    async def close(self) -> None:
+        """Stop: abandon requests in flight and give their claims back (due again at once)."""
+        self._closed = True
+        if self._timer:
+            self._timer.cancel()
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        self._changed.set()
+        await asyncio.gather(*tasks, *self._wakers, return_exceptions=True)
+        abandoned = [d for d, t in self._inflight.items() if t.cancelled()]
+        if abandoned:
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await db.release(self.pool, self.token, abandoned)
+        self._inflight.clear()
+
+
+WEBHOOK_SENDER = web.AppKey("webhook_sender", WebhookSender)
+
+
+async def _listen(app: web.Application, sender: WebhookSender) -> None:
+    """Hold one connection that LISTENs for new deliveries; re-acquire it if it drops."""
+    while True:
+        lost = asyncio.Event()
+        try:
+            async with app[POOL].acquire() as conn:
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await conn.add_listener(db.CHANNEL, sender.wake)
+                try:
+                    sender.wake()  # anything that arrived while not listening
+                    await lost.wait()
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.remove_listener(db.CHANNEL, sender.wake)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("webhook LISTEN connection failed (%s); polling meanwhile", exc)
+        await asyncio.sleep(app[SETTINGS].webhook_poll_seconds)
+
+
+async def webhook_sender_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the sender and its LISTEN connection; the scheduler job polls as the safety net."""
+    sender = WebhookSender(app[POOL], app[HTTP], app[SETTINGS])
+    app[WEBHOOK_SENDER] = sender
+    listener = asyncio.create_task(_listen(app, sender))
+    yield
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
+    await sender.close()
+
+
+def install_webhook_sender(app: web.Application) -> None:
+    """Register the sender's resources and its polling job; call before the scheduler is installed."""
+    app.cleanup_ctx.append(webhook_sender_ctx)
+
+    async def poll() -> None:
+        if WEBHOOK_SENDER in app:
+            await app[WEBHOOK_SENDER].drain()
+
+    app[JOBS].append(Job("webhook-sender", poll, app[SETTINGS].webhook_poll_seconds))
