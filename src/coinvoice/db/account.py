@@ -53,10 +53,10 @@ async def set_underpayment_limit(
     """Set one asset's limits; None keeps the current value (0 for a new row)."""
     await conn.execute(
         "INSERT INTO company_assets (company_id, asset, underpay_static, underpay_percent)"
-        " VALUES ($1, $2, coalesce($3, 0), coalesce($4, 0))"
+        " VALUES ($1, $2, coalesce($3::numeric, 0), coalesce($4::numeric, 0))"
         " ON CONFLICT (company_id, asset) DO UPDATE SET"
-        " underpay_static = coalesce($3, company_assets.underpay_static),"
-        " underpay_percent = coalesce($4, company_assets.underpay_percent)",
+        " underpay_static = coalesce($3::numeric, company_assets.underpay_static),"
+        " underpay_percent = coalesce($4::numeric, company_assets.underpay_percent)",
         company_id,
         asset,
         static,

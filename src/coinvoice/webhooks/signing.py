@@ -62,10 +62,9 @@ def verify_signature(
     tolerance: int = 300,
     now: float | None = None,
 ) -> bool:
-    """True when ``Coinvoice-Signature`` is valid for one of ``secret_keys`` and at most ``tolerance``
-    seconds old, and the ``signature`` header (when sent) matches one of them too.
-
-    Pass the raw request body bytes, not re-serialised JSON.
+    """True when ``Coinvoice-Signature`` carries a ``v1`` made with one of ``secret_keys`` and its
+    timestamp is at most ``tolerance`` seconds away. During a key rotation every active key signs,
+    so a receiver still holding only the old key keeps verifying. Pass the raw body bytes.
     """
     keys = [secret_keys] if isinstance(secret_keys, str) else list(secret_keys)
     header = _header(headers, COINVOICE_SIGNATURE)
@@ -77,7 +76,14 @@ def verify_signature(
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
     expected = [timestamped_signature(body, key, timestamp) for key in keys]
-    if not any(hmac.compare_digest(e, r) for e in expected for r in received):
-        return False
+    return any(hmac.compare_digest(e, r) for e in expected for r in received)
+
+
+def verify_legacy_signature(body: bytes, headers: Mapping[str, str], secret_keys: str | Sequence[str]) -> bool:
+    """True when the Solopayment-family ``signature`` header matches one of ``secret_keys``.
+
+    It has no timestamp (no replay protection) and is made with the newest key only.
+    """
+    keys = [secret_keys] if isinstance(secret_keys, str) else list(secret_keys)
     legacy = _header(headers, SIGNATURE)
-    return legacy is None or any(hmac.compare_digest(legacy_signature(body, key), legacy) for key in keys)
+    return legacy is not None and any(hmac.compare_digest(legacy_signature(body, k), legacy) for k in keys)
