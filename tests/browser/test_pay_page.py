@@ -225,3 +225,20 @@ async def test_first_load_is_light(browser, gateway):
         assert len(requests) <= 5, kinds
         assert transferred < 100_000 and decoded < 100_000
         assert "eventsource" in kinds
+
+
+async def test_status_still_updates_live_by_polling_without_event_source(browser, gateway):
+    inv = await gateway.create_invoice()
+    view = await gateway.fill(inv["id"])
+    async with opened(browser) as tab:
+        page = tab.page
+        await page.add_init_script("delete window.EventSource")
+        polls = []
+        page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/status") else None)
+        await tab.open(gateway, inv["id"])
+        await expect(page.locator("#address")).to_be_visible()
+        await page.evaluate("window.sameDocument = true")
+        await gateway.add_deposit(inv["id"], units(view["paymentDetails"]["amount"]), 0, "processing")
+        await expect(page.get_by_role("heading", name="Payment seen")).to_be_visible(timeout=LIVE)
+        assert await page.evaluate("window.sameDocument") is True
+        assert polls, "the page did not fall back to polling"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 
 import aiohttp
@@ -119,3 +121,22 @@ async def test_form_post_without_a_rate_says_the_method_is_unavailable(gateway):
     async with gateway.api.session.post(f"{gateway.base}/{inv['id']}", data=data) as resp:
         assert resp.status == 503
         assert "not available right now" in await resp.text()
+
+
+async def test_open_status_streams_end_promptly_when_the_server_shuts_down(gateway):
+    inv = await gateway.create_invoice()
+    await gateway.fill(inv["id"])
+    resp = await gateway.api.session.get(f"{gateway.base}/{inv['id']}/events")
+    assert b"event: state" in await asyncio.wait_for(resp.content.readuntil(b"}\n\n"), 5)
+    started = time.monotonic()
+    await gateway.api.server.close()
+    assert time.monotonic() - started < 5, "shutdown waited for the open stream"
+    await asyncio.wait_for(resp.content.read(), 5)  # the stream ended cleanly
+    resp.release()
+
+
+def test_production_streams_read_the_database_every_two_seconds(settings):
+    from coinvoice.app import create_app
+    from coinvoice.web.pay.handlers import STREAM_POLL_SECONDS
+
+    assert create_app(settings, role="api")[STREAM_POLL_SECONDS] == 2.0

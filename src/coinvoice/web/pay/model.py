@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +45,7 @@ class Payment:
     fee: str
     expires_at: str | None
     confirmations_required: int
+    open: bool  # the payer may still send (before expiry)
     deposits: list[Deposit] = field(default_factory=list)
 
 
@@ -90,14 +92,19 @@ def qr_svg(uri: str, title: str) -> str:
     return code.svg_inline(omitsize=True, title=title, svgclass="qr", lineclass=None, light="#fff", border=4)
 
 
-def state_version(view: dict[str, Any]) -> str:
+def state_version(view: dict[str, Any], open_to_pay: bool = True) -> str:
     """A short fingerprint of everything the live part of the page shows."""
     txs = [(t["txid"], t["confirmations"], t["state"]) for t in view.get("invoiceTransactions", [])]
-    key = json.dumps([view["status"], view.get("paymentDetails"), view.get("expiredAt"), txs], sort_keys=True)
+    parts = [view["status"], view.get("paymentDetails"), view.get("expiredAt"), txs, open_to_pay]
+    key = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _payment(view: dict[str, Any], settings: Settings) -> Payment | None:
+def _before(expires_at: str | None, now: datetime) -> bool:
+    return expires_at is None or datetime.fromisoformat(expires_at.replace("Z", "+00:00")) > now
+
+
+def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment | None:
     details = view.get("paymentDetails")
     address = view.get("address")
     if not details or not address:
@@ -128,13 +135,17 @@ def _payment(view: dict[str, Any], settings: Settings) -> Payment | None:
         fee=details["invoiceFee"],
         expires_at=view.get("expiredAt"),
         confirmations_required=settings.confirmations_for(asset.code),
+        open=_before(view.get("expiredAt"), now),
         deposits=deposits,
     )
 
 
-def build_page(view: dict[str, Any], choices: tuple[PaymentAsset, ...], settings: Settings) -> PayPage:
+def build_page(
+    view: dict[str, Any], choices: tuple[PaymentAsset, ...], settings: Settings, now: datetime | None = None
+) -> PayPage:
     content = view["invoiceContent"]
     preset_code = content.get("paymentCurrency") if view["status"] == "created" else None
+    payment = _payment(view, settings, now or datetime.now(UTC))
     return PayPage(
         id=view["id"],
         status=view["status"],
@@ -145,7 +156,7 @@ def build_page(view: dict[str, Any], choices: tuple[PaymentAsset, ...], settings
         currency=content["invoiceCurrency"].upper(),
         preset=PAYMENT_ASSETS.get(preset_code) if preset_code else None,
         choices=choices,
-        payment=_payment(view, settings),
+        payment=payment,
         redirect_url=http_url(view.get("redirectURL")),
-        version=state_version(view),
+        version=state_version(view, payment is None or payment.open),
     )
