@@ -1,7 +1,9 @@
 """POST /api/invoices/v1/regular and GET …/{id} over real HTTP: wire shape, rounding, idempotency, bad input."""
 
+import asyncio
 import json
 import re
+import time
 
 import pytest
 
@@ -368,8 +370,13 @@ async def test_the_secret_key_is_not_an_api_token(api, company):
 
 
 async def test_a_revoked_token_is_a_401(api, company, db_url):
-    await create_invoice(api, company["publicToken"])
+    await create_invoice(api, company["publicToken"])  # the token is now in the process's company cache
     await sql(db_url, "UPDATE api_tokens SET revoked_at = now() WHERE company_id = $1", company["id"])
+    # the cache is dropped by a NOTIFY that arrives asynchronously: allow it a second, no more
+    deadline = time.monotonic() + 1.0
+    while (await api.call("GET", "/api/company/assets", token=company["publicToken"]))[0] != 401:
+        assert time.monotonic() < deadline, "a revoked token was still accepted after 1 s"
+        await asyncio.sleep(0.01)
     before = await row_counts(db_url)
     status, body = await api.call("POST", CREATE, token=company["publicToken"], json_body=SEED_BODY)
     assert_error(status, body, 401, "unauthorized", "Authorization")
