@@ -54,6 +54,7 @@ async def test_form_post_fills_the_invoice_and_redirects_back(gateway):
     async with gateway.api.session.post(f"{gateway.base}/{inv['id']}", data=data, allow_redirects=False) as resp:
         assert resp.status == 303
         assert resp.headers["Location"] == f"/{inv['id']}"
+        assert resp.headers["X-Frame-Options"] == "DENY"
     view = await gateway.view(inv["id"])
     assert view["status"] == "pending" and view["invoiceContent"]["paymentCurrency"] == "ltc"
     resp, html = await get(gateway, f"/{inv['id']}")

@@ -16,7 +16,14 @@ from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
 from coinvoice.web.keys import POOL, RATES, SETTINGS
 from coinvoice.web.pay.model import PayPage, build_page, url_origin
-from coinvoice.web.pay.render import StaticFile, html_response, load_static, make_templates, static_response
+from coinvoice.web.pay.render import (
+    StaticFile,
+    html_response,
+    load_static,
+    make_templates,
+    security_headers,
+    static_response,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +86,8 @@ async def pay_form(request: web.Request) -> web.Response:
         page = await _page(request, invoice_id)
         status = {Invalid: 400, Conflict: 409, Unavailable: 503}[type(exc)]
         return _render_page(request, page, status=status, error=_form_error(exc), email=email, chosen=chosen)
-    response = web.Response(status=303, headers={"Location": f"/{invoice_id}", "Cache-Control": "no-store"})
-    return response
+    headers = {**security_headers(), "Location": f"/{invoice_id}", "Cache-Control": "no-store"}
+    return web.Response(status=303, headers=headers)
 
 
 def _form_error(exc: Invalid | Conflict | Unavailable) -> str:
