@@ -118,6 +118,7 @@ class AssetsIn(BaseModel):
 _CODES = {
     "missing": "required",
     "too_short": "empty",
+    "string_too_short": "empty",
     "too_long": "too_many",
     "string_too_long": "too_long",
     "bool_type": "invalid_type",
