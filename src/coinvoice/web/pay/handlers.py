@@ -84,7 +84,7 @@ async def pay_form(request: web.Request) -> web.Response:
         return _not_found(request)
     except (Invalid, Conflict, Unavailable) as exc:
         page = await _page(request, invoice_id)
-        status = {Invalid: 400, Conflict: 409, Unavailable: 503}[type(exc)]
+        status = 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, Unavailable) else 400
         return _render_page(request, page, status=status, error=_form_error(exc), email=email, chosen=chosen)
     headers = {**security_headers(), "Location": f"/{invoice_id}", "Cache-Control": "no-store"}
     return web.Response(status=303, headers=headers)
