@@ -19,6 +19,7 @@ from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
 from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
+from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.sender import install_webhook_sender
 from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
@@ -55,7 +56,8 @@ def create_app(
 ) -> web.Application:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    app = web.Application(middlewares=[error_middleware])
+    app = web.Application(middlewares=[metrics_middleware, error_middleware])
+    app[METRICS] = Metrics()
     app[SETTINGS] = settings
     app[RATES] = build_rate_service(settings)
     app[JOBS] = []
@@ -66,6 +68,7 @@ def create_app(
         app.on_startup.append(_migrate)
     app.cleanup_ctx.append(_http)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", metrics_handler)
     if role in ("all", "api"):
         app.add_routes(invoices_api.routes)
         app.add_routes(company_api.routes)
