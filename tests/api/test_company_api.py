@@ -247,3 +247,22 @@ async def test_a_payer_cannot_fill_with_an_asset_only_another_company_allows(api
         json_body={"clientEmail": "p@example.com", "paymentCurrency": "ltc"},
     )
     assert_error(status, body, 400, "asset_not_allowed", "paymentCurrency")
+
+
+async def test_one_company_cannot_list_or_decide_anothers_invoices(api, company, settings, pool, db_url):
+    other = await create_company(pool, settings, "Other Shop", None, None)
+    mine = await create_invoice(api, company["publicToken"])
+    theirs = await create_invoice(api, other["publicToken"])
+    await sql(db_url, "UPDATE invoices SET status = 'wrong' WHERE id = $1::uuid", theirs["id"])
+
+    for token, expected in ((company["publicToken"], mine["id"]), (other["publicToken"], theirs["id"])):
+        status, page = await api.call("GET", "/api/invoices/v1", token=token)
+        assert status == 200, page
+        assert [i["id"] for i in page["items"]] == [expected]
+
+    for decision in ("accept", "reject"):
+        path = f"/api/invoices/v1/regular/{theirs['id']}/{decision}"
+        status, body = await api.call("POST", path, token=company["publicToken"])
+        assert_error(status, body, 404, "invoice_not_found", "id")
+    _, got = await api.call("GET", f"/api/invoices/v1/regular/{theirs['id']}")
+    assert got["status"] == "wrong"
