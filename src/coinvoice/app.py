@@ -21,7 +21,7 @@ from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
-from coinvoice.webhooks.sender import install_webhook_sender
+from coinvoice.webhooks.worker import install_webhook_sender
 from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -19,7 +18,7 @@ WITH due AS (
      WHERE d.state = 'pending' AND d.next_attempt_at <= now()
        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
                         WHERE p.invoice_id = d.invoice_id AND p.state = 'pending' AND p.event_seq < d.event_seq)
-     ORDER BY d.next_attempt_at, d.event_seq
+     ORDER BY d.next_attempt_at
      LIMIT $1
        FOR UPDATE SKIP LOCKED)
 UPDATE webhook_deliveries w
@@ -27,7 +26,7 @@ UPDATE webhook_deliveries w
        attempts = w.attempts + 1, updated_at = now()
   FROM due, events e, companies c
  WHERE w.id = due.id AND e.id = w.event_id AND c.id = w.company_id
-RETURNING w.id, w.event_id, w.company_id, w.attempts, w.window_started_at, e.payload, c.webhook_url,
+RETURNING w.id, w.event_id, w.company_id, w.attempts, w.window_started_at, e.payload::text AS body, c.webhook_url,
           ARRAY(SELECT t.key_salt FROM api_tokens t
                  WHERE t.company_id = w.company_id AND t.kind = 'secret' AND t.key_salt IS NOT NULL
                    AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
@@ -60,7 +59,7 @@ class Claimed:
     company_id: uuid.UUID
     attempts: int
     window_started_at: datetime
-    payload: dict[str, Any]
+    body: bytes  # the event payload as PostgreSQL prints jsonb: the same bytes on every retry
     url: str | None
     key_salts: list[bytes]
 
@@ -86,7 +85,7 @@ async def claim_due(pool: asyncpg.Pool, limit: int, lease_seconds: float, token:
             r["company_id"],
             r["attempts"],
             r["window_started_at"],
-            r["payload"],
+            r["body"].encode(),
             r["webhook_url"],
             [bytes(s) for s in r["key_salts"]],
         )

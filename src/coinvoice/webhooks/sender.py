@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
-from aiohttp import web
 
 from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
 from coinvoice.domain.errors import Invalid
 from coinvoice.services.tokens import secret_key_from_salt
-from coinvoice.web.keys import HTTP, POOL, SETTINGS
 from coinvoice.webhooks.signing import signature_headers
 from coinvoice.webhooks.urlcheck import check_webhook_url
-from coinvoice.workers.scheduler import JOBS, Job
 
 log = logging.getLogger(__name__)
 MAX_ERROR = 500
@@ -36,11 +32,6 @@ def retry_delay(settings: Settings, attempts: int, rand: random.Random | None = 
     return base * (rand or random).uniform(0.8, 1.2)
 
 
-def body_bytes(payload: dict) -> bytes:
-    """The exact bytes sent (and signed) for an event; the same on every retry."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 class WebhookSender:
     """One per worker process; any number of them share the queue through PostgreSQL."""
 
@@ -50,10 +41,13 @@ class WebhookSender:
         self.settings = settings
         self.token = uuid.uuid4()  # this sender's claims
         self._inflight: dict[uuid.UUID, asyncio.Task[db.Outcome]] = {}
+        self._ready: deque[db.Claimed] = deque()  # claimed, waiting for a free slot
         self._changed = asyncio.Event()
         self._draining = False
         self._timer: asyncio.TimerHandle | None = None
         self._wakers: set[asyncio.Task[None]] = set()
+        self._outcomes: list[db.Outcome] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._closed = False
 
     @property
@@ -78,15 +72,16 @@ class WebhookSender:
             return
         self._draining = True
         try:
+            conc = self.settings.webhook_concurrency
             while not self._closed:
                 self._changed.clear()
-                free = self.settings.webhook_concurrency - len(self._inflight)
-                if free > 0:
-                    for claimed in await db.claim_due(self.pool, free, self.lease_seconds, self.token):
-                        task = asyncio.create_task(self._deliver(claimed))
-                        self._inflight[claimed.id] = task
-                        task.add_done_callback(self._done)
-                if not self._inflight:
+                # claim ahead (up to one batch beyond the slots) in batches of half the slots or more,
+                # so that slots never wait for the database while work is due
+                room = 2 * conc - len(self._inflight) - len(self._ready)
+                if room >= max(1, conc // 2) or (room > 0 and not self._inflight and not self._ready):
+                    self._ready.extend(await db.claim_due(self.pool, room, self.lease_seconds, self.token))
+                    self._start_ready()
+                if not self._inflight and not self._ready and not self._recording:
                     break
                 await self._changed.wait()
         finally:
@@ -102,18 +97,34 @@ class WebhookSender:
             self._changed.set()
             return
         outcome = task.result()
-        finisher = asyncio.get_running_loop().create_task(self._finish(outcome))
-        self._wakers.add(finisher)
-        finisher.add_done_callback(self._wakers.discard)
+        self._inflight.pop(outcome.id, None)  # the slot is free; the row stays leased until recorded
+        self._start_ready()
+        self._outcomes.append(outcome)
+        self._changed.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
-    async def _finish(self, outcome: db.Outcome) -> None:
-        try:
-            await db.finish(self.pool, self.token, [outcome])
-        except (OSError, asyncpg.PostgresError) as exc:  # the lease runs out and the delivery is retried
-            log.warning("could not record webhook attempt %s: %s", outcome.id, exc)
-        finally:
-            self._inflight.pop(outcome.id, None)
-            self._changed.set()
+    def _start_ready(self) -> None:
+        while self._ready and len(self._inflight) < self.settings.webhook_concurrency and not self._closed:
+            claimed = self._ready.popleft()
+            task = asyncio.get_running_loop().create_task(self._deliver(claimed))
+            self._inflight[claimed.id] = task
+            task.add_done_callback(self._done)
+
+    @property
+    def _recording(self) -> bool:
+        return bool(self._outcomes) or (self._flusher is not None and not self._flusher.done())
+
+    async def _flush(self) -> None:
+        """Record finished attempts, many per statement when they finish together."""
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                await db.finish(self.pool, self.token, batch)
+            except (OSError, asyncpg.PostgresError) as exc:  # the leases run out and these are retried
+                log.warning("could not record %d webhook attempts: %s", len(batch), exc)
+            finally:
+                self._changed.set()  # the next event of these invoices may be sendable now
 
     async def _schedule_next(self) -> None:
         """Wake when the earliest retry falls due, if that is before the next poll."""
@@ -142,11 +153,10 @@ class WebhookSender:
             if not claimed.key_salts:
                 raise Invalid("no_secret_key", "the company has no active secret key")
             await check_webhook_url(claimed.url, allow_private=self.settings.webhook_allow_private)
-            body = body_bytes(claimed.payload)
-            headers = signature_headers(body, self._keys(claimed.key_salts), str(claimed.event_id))
+            headers = signature_headers(claimed.body, self._keys(claimed.key_salts), str(claimed.event_id))
             timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds)
             async with self.http.post(
-                claimed.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+                claimed.url, data=claimed.body, headers=headers, timeout=timeout, allow_redirects=False
             ) as resp:
                 status_code = resp.status
                 await resp.read()
@@ -185,53 +195,11 @@ class WebhookSender:
             task.cancel()
         self._changed.set()
         await asyncio.gather(*tasks, *self._wakers, return_exceptions=True)
-        abandoned = [d for d, t in self._inflight.items() if t.cancelled()]
+        if self._flusher:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        abandoned = [d for d, t in self._inflight.items() if t.cancelled()] + [c.id for c in self._ready]
+        self._ready.clear()
         if abandoned:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await db.release(self.pool, self.token, abandoned)
         self._inflight.clear()
-
-
-WEBHOOK_SENDER = web.AppKey("webhook_sender", WebhookSender)
-
-
-async def _listen(app: web.Application, sender: WebhookSender) -> None:
-    """Hold one connection that LISTENs for new deliveries; re-acquire it if it drops."""
-    while True:
-        lost = asyncio.Event()
-        try:
-            async with app[POOL].acquire() as conn:
-                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await conn.add_listener(db.CHANNEL, sender.wake)
-                try:
-                    sender.wake()  # anything that arrived while not listening
-                    await lost.wait()
-                finally:
-                    with contextlib.suppress(Exception):
-                        await conn.remove_listener(db.CHANNEL, sender.wake)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("webhook LISTEN connection failed (%s); polling meanwhile", exc)
-        await asyncio.sleep(app[SETTINGS].webhook_poll_seconds)
-
-
-async def webhook_sender_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the sender and its LISTEN connection; the scheduler job polls as the safety net."""
-    sender = WebhookSender(app[POOL], app[HTTP], app[SETTINGS])
-    app[WEBHOOK_SENDER] = sender
-    listener = asyncio.create_task(_listen(app, sender))
-    yield
-    listener.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await listener
-    await sender.close()
-
-
-def install_webhook_sender(app: web.Application) -> None:
-    """Register the sender's resources and its polling job; call before the scheduler is installed."""
-    app.cleanup_ctx.append(webhook_sender_ctx)
-
-    async def poll() -> None:
-        if WEBHOOK_SENDER in app:
-            await app[WEBHOOK_SENDER].drain()
-
-    app[JOBS].append(Job("webhook-sender", poll, app[SETTINGS].webhook_poll_seconds))

@@ -1,0 +1,63 @@
+"""Wiring the webhook sender into a worker app: its LISTEN connection, its polling job, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import asyncpg
+from aiohttp import web
+
+from coinvoice.db import webhooks as db
+from coinvoice.web.keys import HTTP, POOL, SETTINGS
+from coinvoice.webhooks.sender import WebhookSender
+from coinvoice.workers.scheduler import JOBS, Job
+
+log = logging.getLogger(__name__)
+
+
+WEBHOOK_SENDER = web.AppKey("webhook_sender", WebhookSender)
+
+
+async def _listen(app: web.Application, sender: WebhookSender) -> None:
+    """Hold one connection that LISTENs for new deliveries; re-acquire it if it drops."""
+    while True:
+        lost = asyncio.Event()
+        try:
+            async with app[POOL].acquire() as conn:
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await conn.add_listener(db.CHANNEL, sender.wake)
+                try:
+                    sender.wake()  # anything that arrived while not listening
+                    await lost.wait()
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.remove_listener(db.CHANNEL, sender.wake)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("webhook LISTEN connection failed (%s); polling meanwhile", exc)
+        await asyncio.sleep(app[SETTINGS].webhook_poll_seconds)
+
+
+async def webhook_sender_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the sender and its LISTEN connection; the scheduler job polls as the safety net."""
+    sender = WebhookSender(app[POOL], app[HTTP], app[SETTINGS])
+    app[WEBHOOK_SENDER] = sender
+    listener = asyncio.create_task(_listen(app, sender))
+    yield
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
+    await sender.close()
+
+
+def install_webhook_sender(app: web.Application) -> None:
+    """Register the sender's resources and its polling job; call before the scheduler is installed."""
+    app.cleanup_ctx.append(webhook_sender_ctx)
+
+    async def poll() -> None:
+        if WEBHOOK_SENDER in app:
+            await app[WEBHOOK_SENDER].drain()
+
+    app[JOBS].append(Job("webhook-sender", poll, app[SETTINGS].webhook_poll_seconds))
