@@ -24,6 +24,10 @@ def tprv() -> str:
     return account("m/84'/1'/0'", True).PrivateKey().ToExtended()
 
 
+def mainnet_xprv() -> str:
+    return account("m/84'/2'/0'", False).PrivateKey().ToExtended()
+
+
 def mainnet_xpub() -> str:
     return account("m/84'/2'/0'", False).PublicKey().ToExtended()
 
@@ -42,7 +46,7 @@ async def put_wallet(api, token, chain, key):
 
 def test_the_test_keys_are_what_they_claim():
     assert account("m/84'/1'/0'", True).PublicKey().ToExtended() == TPUB
-    assert tprv().startswith("tprv") and mainnet_xpub().startswith("xpub")
+    assert tprv().startswith("tprv") and mainnet_xprv().startswith("xprv") and mainnet_xpub().startswith("xpub")
 
 
 async def test_put_wallet_stores_the_key_for_the_configured_network(api, company, db_url):
@@ -66,9 +70,10 @@ async def test_every_wallet_chain_accepts_the_test_key(api, company, chain):
         (lambda: "garbage", "base58"),
         (lambda: TPUB[:-1] + ("A" if TPUB[-1] != "A" else "B"), "base58"),  # checksum broken
         (tprv, "private keys are not accepted"),
+        (mainnet_xprv, "private keys are not accepted"),
         (mainnet_xpub, "mainnet key"),
     ],
-    ids=["garbage", "bad checksum", "private key", "mainnet key on regtest"],
+    ids=["garbage", "bad checksum", "tprv", "xprv", "mainnet key on regtest"],
 )
 async def test_put_wallet_rejects_a_key_that_does_not_parse_for_the_network(api, company, db_url, key, hint):
     before = await row_counts(db_url)
