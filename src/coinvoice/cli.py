@@ -66,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "serve":
         from coinvoice.app import create_app
 
-        dsn = database_url(settings)
-        app = create_app(settings, role=args.role, dsn=dsn, run_migrations=True)
+        try:
+            app = create_app(settings, role=args.role, dsn=database_url(settings), run_migrations=True)
+        except ConfigError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return 2
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 

@@ -240,3 +240,11 @@ async def test_filling_a_closed_invoice_is_a_409(api, company, db_url, status_no
 async def test_proceed_on_an_unknown_or_malformed_id_is_a_404(api, company, invoice_id):
     status, body = await fill(api, invoice_id)
     assert_error(status, body, 404, "invoice_not_found", "id")
+
+
+async def test_filling_a_pending_invoice_past_its_expiry_is_a_409_before_the_job_runs(api, company, db_url):
+    await accept_ltc(api, company["publicToken"])
+    view = await pending_invoice(api, company["publicToken"])
+    await sql(db_url, "UPDATE invoices SET expires_at = now() - interval '1 second' WHERE id = $1", view["id"])
+    status, body = await fill(api, view["id"])
+    assert_error(status, body, 409, "invoice_expired", "status")

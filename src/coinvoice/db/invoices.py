@@ -155,7 +155,7 @@ async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> lis
     rows = await conn.fetch(
         "WITH due AS ("
         "  SELECT id FROM invoices i WHERE i.status = 'pending' AND i.expires_at <= $1"
-        "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.state <> 'orphaned')"
+        "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.state <> 'orphaned' AND NOT d.late)"
         "   ORDER BY i.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
         " UPDATE invoices SET status = 'expired', updated_at = $1 FROM due WHERE invoices.id = due.id"
         " RETURNING invoices.id",

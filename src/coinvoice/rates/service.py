@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 from decimal import Decimal
 
-from coinvoice.config import Settings
+from coinvoice.config import ConfigError, Settings
 from coinvoice.domain.errors import Unavailable
 from coinvoice.rates.base import Rate, RateProvider
 from coinvoice.rates.fixed import FixedRates
@@ -46,5 +46,5 @@ def build_rate_service(settings: Settings) -> RateService:
         if name == "fixed":
             providers.append(FixedRates(settings.fixed_rates))
         else:
-            raise ValueError(f"COINVOICE_RATES_PROVIDERS: unknown provider {name!r} (known: fixed)")
+            raise ConfigError(f"COINVOICE_RATES_PROVIDERS: unknown provider {name!r} (known: fixed)")
     return RateService(providers)

@@ -158,6 +158,8 @@ async def fill(
         status = Status(inv["status"])
         if status in CLOSED:
             raise Conflict("invoice_closed", f"the invoice is {status.value} and cannot be filled", "status")
+        if status is Status.PENDING and inv["expires_at"] <= datetime.now(UTC):
+            raise Conflict("invoice_expired", "the invoice has expired and cannot be paid", "status")
         if status is not Status.CREATED:
             return await get_view(conn, settings, invoice_id)
         code = inv["preset_currency"] or payment_currency
