@@ -17,6 +17,7 @@ from coinvoice.web.api import account as account_api
 from coinvoice.web.api import company as company_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
+from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
@@ -56,7 +57,7 @@ def create_app(
 ) -> web.Application:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    app = web.Application(middlewares=[metrics_middleware, error_middleware])
+    app = web.Application(middlewares=[metrics_middleware, error_middleware, company_writes_middleware])
     app[METRICS] = Metrics()
     app[SETTINGS] = settings
     app[RATES] = build_rate_service(settings)

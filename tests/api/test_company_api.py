@@ -271,3 +271,18 @@ async def test_one_company_cannot_list_or_decide_anothers_invoices(api, company,
         assert_error(status, body, 404, "invoice_not_found", "id")
     _, got = await api.call("GET", f"/api/invoices/v1/regular/{theirs['id']}")
     assert got["status"] == "wrong"
+
+
+async def test_a_new_default_redirect_url_applies_to_the_very_next_invoice(api, company):
+    token = company["publicToken"]
+    for n in range(10):
+        url = f"https://shop.example/thanks/{n}"
+        status, _ = await api.call("PATCH", "/api/company/settings", token=token, json_body={"redirectURL": url})
+        assert status == 200
+        status, view = await api.call(
+            "POST",
+            "/api/invoices/v1/regular",
+            token=token,
+            json_body={"invoiceCurrency": "eur", "items": [{"name": "x", "price": 1}]},
+        )
+        assert status == 201 and view["redirectURL"] == url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from coinvoice.db.companies import CompanyProfile
@@ -20,3 +22,16 @@ async def require_company(request: web.Request) -> CompanyProfile:
     if company is None:
         raise Unauthorized("unauthorized", "the token is unknown or revoked", "Authorization")
     return company
+
+
+@web.middleware
+async def company_writes_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Read-your-writes for company settings in this process: after any change under /api/company/ the
+    profile cache is dropped at once (other processes drop theirs on the NOTIFY the change sends)."""
+    try:
+        return await handler(request)
+    finally:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.path.startswith("/api/company/"):
+            request.app[COMPANIES].clear()

@@ -7,7 +7,7 @@ from aiohttp import web
 from coinvoice.services import companies as service
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import AssetsIn, WalletIn, parse, read_json
-from coinvoice.web.keys import COMPANIES, POOL, SETTINGS
+from coinvoice.web.keys import POOL, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -33,7 +33,4 @@ async def patch_assets(request: web.Request) -> web.Response:
     company = await require_company(request)
     body = parse(AssetsIn, await read_json(request))
     changes = {asset.lower(): setting.isAllowed for asset, setting in body.assets.items()}
-    result = await service.set_assets(request.app[POOL], company.id, changes)
-    # read-your-writes in this process: the NOTIFY that clears the cache arrives asynchronously
-    request.app[COMPANIES].clear()
-    return web.json_response(result)
+    return web.json_response(await service.set_assets(request.app[POOL], company.id, changes))
