@@ -70,13 +70,19 @@ async def run(requests: int, rounds: int) -> dict[str, float]:
             for _ in range(rounds):
                 results["get"].append(await closed_loop(gw_get, requests))
                 results["get_base"].append(await closed_loop(base_get, requests))
-    return {k: statistics.median(v) for k, v in results.items()}
+    summary = {k: statistics.median(v) for k, v in results.items()}
+    # the median of per-round ratios: each round's pair ran back to back under the same machine load
+    summary["create_ratio"] = statistics.median(
+        a / b for a, b in zip(results["create"], results["create_base"], strict=True)
+    )
+    summary["get_ratio"] = statistics.median(a / b for a, b in zip(results["get"], results["get_base"], strict=True))
+    return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     r = asyncio.run(run(args.requests, args.rounds))
     print(

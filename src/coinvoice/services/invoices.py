@@ -77,7 +77,7 @@ async def create_regular(
             "paymentCurrency",
         )
     items, total = price_items(new.invoice_currency, new.items)
-    request_hash = _request_hash(new)
+    request_hash = _request_hash(new) if idempotency_key is not None else None
     invoice_id = uuid.uuid4()
     now = datetime.now(UTC)
     row = {
@@ -107,7 +107,7 @@ async def create_regular(
         return view, False
     async with pool.acquire() as conn:
         first = await db.find_by_idempotency_key(conn, company.id, idempotency_key or "")
-        if first is None or bytes(first["request_hash"]) != request_hash:
+        if first is None or first["request_hash"] is None or bytes(first["request_hash"]) != request_hash:
             raise Conflict(
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request body",
