@@ -29,6 +29,7 @@ class CompanyCache:
         self._entries: dict[bytes, tuple[float, CompanyProfile]] = {}
         self._listener: asyncpg.Connection | None = None
         self._reconnect: asyncio.Task[None] | None = None
+        self._stopping = False
         self._generation = 0  # bumped by every clear: a lookup that raced a change is not stored
 
     @property
@@ -43,6 +44,7 @@ class CompanyCache:
             self._schedule_reconnect()
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._reconnect:
             self._reconnect.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -79,6 +81,8 @@ class CompanyCache:
         self.clear()
 
     def _lost(self, *_: object) -> None:
+        if self._stopping:
+            return
         log.warning("company cache lost its LISTEN connection; bypassing the cache until it is back")
         self._listener = None
         self.clear()
