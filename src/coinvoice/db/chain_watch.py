@@ -1,0 +1,232 @@
+"""SQL of the chain watchers: leader locks, cursors, recent blocks, address matching and deposits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+
+from coinvoice.chains.base import BlockRef
+
+#: How many recent block hashes are kept per chain: the deepest reorg the watcher can follow.
+KEEP_BLOCKS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    height: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeposit:
+    invoice_id: uuid.UUID
+    address_id: uuid.UUID
+    txid: str
+    index: int
+    amount_units: int
+    late: bool
+
+
+def _lock_key(chain: str) -> str:
+    return f"coinvoice.chain_watch.{chain}"
+
+
+async def try_lock_leader(conn: asyncpg.Connection, chain: str) -> bool:
+    """Take the chain's session-level advisory lock on ``conn`` if nobody holds it; it lasts as long as conn."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _lock_key(chain)))
+
+
+async def unlock_leader(conn: asyncpg.Connection, chain: str) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _lock_key(chain))
+
+
+async def get_cursor(conn: asyncpg.Connection, chain: str) -> Cursor | None:
+    row = await conn.fetchrow("SELECT height, hash FROM chain_cursors WHERE chain = $1", chain)
+    return Cursor(row["height"], row["hash"]) if row else None
+
+
+async def advance_cursor(conn: asyncpg.Connection, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
+    """Remember ``block`` as processed: cursor, its hash among the recent blocks, and prune older ones."""
+    await conn.execute(
+        "WITH blk AS ("
+        "  INSERT INTO chain_blocks (chain, height, hash, prev_hash) VALUES ($1, $2, $3, $4)"
+        "  ON CONFLICT (chain, height) DO UPDATE SET hash = EXCLUDED.hash, prev_hash = EXCLUDED.prev_hash),"
+        " cur AS ("
+        "  INSERT INTO chain_cursors (chain, height, hash, updated_at) VALUES ($1, $2, $3, now())"
+        "  ON CONFLICT (chain) DO UPDATE SET height = EXCLUDED.height, hash = EXCLUDED.hash,"
+        "   updated_at = EXCLUDED.updated_at)"
+        " DELETE FROM chain_blocks WHERE chain = $1 AND height <= $2::int - $5::int",
+        chain,
+        block.height,
+        block.hash,
+        block.prev_hash,
+        keep,
+    )
+
+
+async def recent_blocks(conn: asyncpg.Connection, chain: str, at_most: int) -> list[Cursor]:
+    """Stored blocks at or below height ``at_most``, highest first."""
+    rows = await conn.fetch(
+        "SELECT height, hash FROM chain_blocks WHERE chain = $1 AND height <= $2 ORDER BY height DESC",
+        chain,
+        at_most,
+    )
+    return [Cursor(r["height"], r["hash"]) for r in rows]
+
+
+async def rewind_cursor(conn: asyncpg.Connection, chain: str, fork: Cursor) -> None:
+    """Forget every block above the fork and put the cursor on it."""
+    await conn.execute("DELETE FROM chain_blocks WHERE chain = $1 AND height > $2", chain, fork.height)
+    await conn.execute(
+        "INSERT INTO chain_blocks (chain, height, hash) VALUES ($1, $2, $3)"
+        " ON CONFLICT (chain, height) DO UPDATE SET hash = EXCLUDED.hash",
+        chain,
+        fork.height,
+        fork.hash,
+    )
+    await conn.execute(
+        "INSERT INTO chain_cursors (chain, height, hash, updated_at) VALUES ($1, $2, $3, now())"
+        " ON CONFLICT (chain) DO UPDATE SET height = EXCLUDED.height, hash = EXCLUDED.hash, updated_at = now()",
+        chain,
+        fork.height,
+        fork.hash,
+    )
+
+
+async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
+    """The allocated addresses among ``addresses``: one probe of the unique (chain, address) index each."""
+    return await conn.fetch(
+        "SELECT a.address, a.id AS address_id, a.invoice_id, i.expires_at"
+        "  FROM addresses a JOIN invoices i ON i.id = a.invoice_id"
+        " WHERE a.chain = $1 AND a.tag IS NULL AND a.address = ANY($2::text[])",
+        chain,
+        addresses,
+    )
+
+
+async def upsert_deposits(
+    conn: asyncpg.Connection,
+    *,
+    chain: str,
+    asset: str,
+    deposits: list[NewDeposit],
+    block: BlockRef | None,
+    confirmations: int,
+    confirmed: bool,
+    seen_at: datetime,
+    now: datetime,
+) -> list[asyncpg.Record]:
+    """Insert new deposits; put known ones in ``block`` (or back in the mempool when orphaned).
+
+    Returns the rows inserted or changed, with ``inserted`` telling which; a block seen twice changes nothing.
+    """
+    return await conn.fetch(
+        "INSERT INTO deposits (id, invoice_id, address_id, chain, txid, output_index, asset, amount_units,"
+        "  block_height, block_hash, confirmations, state, late, seen_at, updated_at)"
+        " SELECT u.id, u.invoice_id, u.address_id, $1, u.txid, u.idx, $2, u.amount, $3, $4, $5, $6, u.late, $7, $8"
+        "   FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::text[], $13::int[], $14::numeric[], $15::bool[])"
+        "     AS u(id, invoice_id, address_id, txid, idx, amount, late)"
+        " ON CONFLICT (chain, txid, output_index) DO UPDATE"
+        "   SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash,"
+        "       confirmations = EXCLUDED.confirmations, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at"
+        "   WHERE deposits.state = 'orphaned'"
+        "      OR (EXCLUDED.block_hash IS NOT NULL AND deposits.block_hash IS DISTINCT FROM EXCLUDED.block_hash)"
+        " RETURNING invoice_id, (xmax = 0) AS inserted, late, seen_at, txid, output_index, amount_units",
+        chain,
+        asset,
+        block.height if block else None,
+        block.hash if block else None,
+        confirmations,
+        "confirmed" if confirmed else "seen",
+        seen_at,
+        now,
+        [uuid.uuid4() for _ in deposits],
+        [d.invoice_id for d in deposits],
+        [d.address_id for d in deposits],
+        [d.txid for d in deposits],
+        [d.index for d in deposits],
+        [Decimal(d.amount_units) for d in deposits],
+        [d.late for d in deposits],
+    )
+
+
+async def orphan_above(conn: asyncpg.Connection, chain: str, height: int, now: datetime) -> list[uuid.UUID]:
+    """Mark deposits in blocks above ``height`` orphaned; returns the invoices they belong to."""
+    rows = await conn.fetch(
+        "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
+        " WHERE chain = $1 AND block_height > $2 AND state <> 'orphaned' RETURNING invoice_id",
+        chain,
+        height,
+        now,
+    )
+    return list(dict.fromkeys(r["invoice_id"] for r in rows))
+
+
+async def orphan_txids(conn: asyncpg.Connection, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
+    """Mark still-unmined deposits of these transactions orphaned (they left the mempool unmined)."""
+    rows = await conn.fetch(
+        "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
+        " WHERE chain = $1 AND state = 'seen' AND block_height IS NULL AND txid = ANY($2::text[])"
+        " RETURNING invoice_id",
+        chain,
+        txids,
+        now,
+    )
+    return list(dict.fromkeys(r["invoice_id"] for r in rows))
+
+
+async def unmined_txids(conn: asyncpg.Connection, chain: str) -> set[str]:
+    """Transactions of deposits seen only in the mempool so far."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT txid FROM deposits WHERE chain = $1 AND state = 'seen' AND block_height IS NULL", chain
+    )
+    return {r["txid"] for r in rows}
+
+
+async def refresh_confirmations(
+    conn: asyncpg.Connection, chain: str, tip: int, needed: int, window: int, now: datetime
+) -> list[uuid.UUID]:
+    """Confirmations = tip - height + 1 for unconfirmed and recent deposits, in one UPDATE.
+
+    Deposits reaching ``needed`` become ``confirmed``; returns the invoices of those that did just now.
+    """
+    rows = await conn.fetch(
+        "UPDATE deposits d"
+        "   SET confirmations = greatest($2::int - d.block_height + 1, 0),"
+        "       state = CASE WHEN d.state = 'confirmed' OR $2::int - d.block_height + 1 >= $3::int"
+        "                    THEN 'confirmed' ELSE 'seen' END,"
+        "       updated_at = $5"
+        "  FROM deposits old"
+        " WHERE old.id = d.id AND d.chain = $1 AND d.block_height IS NOT NULL AND d.state <> 'orphaned'"
+        "   AND (d.state = 'seen' OR d.block_height > $2::int - $4::int)"
+        "   AND (d.confirmations <> greatest($2::int - d.block_height + 1, 0)"
+        "        OR (d.state = 'seen' AND $2::int - d.block_height + 1 >= $3::int))"
+        " RETURNING d.invoice_id, old.state AS old_state, d.state AS new_state",
+        chain,
+        tip,
+        needed,
+        window,
+        now,
+    )
+    return list(dict.fromkeys(r["invoice_id"] for r in rows if r["old_state"] != r["new_state"]))
+
+
+async def lock_invoice_facts(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+    """The invoice's status inputs, its row locked until the transaction ends."""
+    return await conn.fetchrow(
+        "SELECT i.id, i.company_id, i.status, i.expires_at, i.resolution, i.payment_currency,"
+        "       q.due_units, q.decimals"
+        "  FROM invoices i LEFT JOIN quotes q ON q.invoice_id = i.id"
+        " WHERE i.id = $1 FOR UPDATE OF i",
+        invoice_id,
+    )
+
+
+async def invoice_deposits(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT amount_units, confirmations, seen_at, state FROM deposits WHERE invoice_id = $1", invoice_id
+    )

@@ -1,0 +1,164 @@
+"""Record transfers to our addresses as deposits and re-derive the status of the invoices they touch."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+import asyncpg
+
+from coinvoice.chains.base import BlockRef, Transfer
+from coinvoice.config import Settings
+from coinvoice.db import chain_watch as db
+from coinvoice.db import companies as db_companies
+from coinvoice.db import invoices as db_invoices
+from coinvoice.domain.assets import PAYMENT_ASSETS
+from coinvoice.domain.invoice import Status
+from coinvoice.domain.money import fmt, from_base_units
+from coinvoice.domain.state import DepositFacts, Event, InvoiceFacts, Policy, advance
+from coinvoice.services.events import emit
+
+log = logging.getLogger(__name__)
+
+
+async def record_transfers(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    *,
+    chain: str,
+    asset: str,
+    transfers: list[Transfer],
+    block: BlockRef | None,
+    tip: int,
+    now: datetime,
+) -> list[uuid.UUID]:
+    """Record the transfers that pay our addresses (all from ``block``, or all from the mempool when None).
+
+    Call inside a transaction. Matching is one indexed query whatever the number of allocated addresses.
+    Returns the invoices whose status was re-derived.
+    """
+    if not transfers:
+        return []
+    matched = {r["address"]: r for r in await db.match_addresses(conn, chain, list({t.address for t in transfers}))}
+    if not matched:
+        return []
+    seen_at = now if block is None or block.time is None else min(now, _utc(block.time, now))
+    deposits = []
+    for t in transfers:
+        row = matched.get(t.address)
+        if row is None or t.amount_units <= 0:
+            continue
+        late = row["expires_at"] is not None and seen_at >= row["expires_at"]
+        deposits.append(db.NewDeposit(row["invoice_id"], row["address_id"], t.txid, t.index, t.amount_units, late))
+    if not deposits:
+        return []
+    confirmations = 0 if block is None else max(tip - block.height + 1, 0)
+    needed = settings.confirmations_for(asset)
+    changed = await db.upsert_deposits(
+        conn,
+        chain=chain,
+        asset=asset,
+        deposits=deposits,
+        block=block,
+        confirmations=confirmations,
+        confirmed=block is not None and confirmations >= needed,
+        seen_at=seen_at,
+        now=now,
+    )
+    late_new: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for r in changed:
+        if r["inserted"] and r["late"]:
+            late_new.setdefault(r["invoice_id"], []).append(r)
+    invoice_ids = list(dict.fromkeys(r["invoice_id"] for r in changed))
+    await rederive(conn, settings, invoice_ids, now, late_new)
+    return invoice_ids
+
+
+async def rederive(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    invoice_ids: Iterable[uuid.UUID],
+    now: datetime,
+    late_new: dict[uuid.UUID, list[asyncpg.Record]] | None = None,
+) -> None:
+    """Lock each invoice (in id order), derive its status from its deposits, write it and emit its events."""
+    for invoice_id in sorted(set(invoice_ids)):
+        inv = await db.lock_invoice_facts(conn, invoice_id)
+        if inv is None or inv["due_units"] is None:
+            continue
+        code = inv["payment_currency"]
+        facts = InvoiceFacts(Status(inv["status"]), inv["expires_at"], int(inv["due_units"]), inv["resolution"])
+        deposits = [
+            DepositFacts(int(d["amount_units"]), d["confirmations"], d["seen_at"], d["state"] == "orphaned")
+            for d in await db.invoice_deposits(conn, invoice_id)
+        ]
+        policy = await _policy(conn, settings, inv["company_id"], code, inv["decimals"])
+        status, events = advance(facts, deposits, now, policy)
+        if events:
+            await db_invoices.set_status(conn, invoice_id, status.value, now)
+            for event in events:
+                await emit(conn, settings, invoice_id, event)
+        for dep in (late_new or {}).get(invoice_id, []):
+            await _report_late(conn, settings, inv, status, dep)
+
+
+async def orphan_blocks_above(
+    conn: asyncpg.Connection, settings: Settings, chain: str, height: int, now: datetime
+) -> int:
+    """A reorg replaced every block above ``height``: orphan their deposits and re-derive; returns invoices hit."""
+    invoice_ids = await db.orphan_above(conn, chain, height, now)
+    await rederive(conn, settings, invoice_ids, now)
+    return len(invoice_ids)
+
+
+async def drop_unmined(
+    conn: asyncpg.Connection, settings: Settings, chain: str, txids: list[str], now: datetime
+) -> int:
+    """Transactions that left the mempool without being mined (replaced, double-spent, evicted)."""
+    invoice_ids = await db.orphan_txids(conn, chain, txids, now)
+    await rederive(conn, settings, invoice_ids, now)
+    return len(invoice_ids)
+
+
+async def refresh_confirmations(
+    conn: asyncpg.Connection, settings: Settings, chain: str, asset: str, tip: int, now: datetime
+) -> int:
+    """Recount confirmations against ``tip`` and re-derive invoices whose deposits just became confirmed."""
+    needed = settings.confirmations_for(asset)
+    invoice_ids = await db.refresh_confirmations(conn, chain, tip, needed, db.KEEP_BLOCKS, now)
+    await rederive(conn, settings, invoice_ids, now)
+    return len(invoice_ids)
+
+
+async def _policy(
+    conn: asyncpg.Connection, settings: Settings, company_id: uuid.UUID, code: str, decimals: int
+) -> Policy:
+    payment = PAYMENT_ASSETS[code]
+    static, percent = await db_companies.underpayment_limit(conn, company_id, payment.asset)
+    static_units = int(Decimal(static).scaleb(decimals).to_integral_value(rounding=ROUND_FLOOR))
+    return Policy(settings.confirmations_for(code), static_units, Decimal(percent))
+
+
+async def _report_late(
+    conn: asyncpg.Connection, settings: Settings, inv: asyncpg.Record, status: Status, dep: asyncpg.Record
+) -> None:
+    amount = f"{fmt(from_base_units(int(dep['amount_units']), inv['decimals']))} {inv['payment_currency']}"
+    if dep["seen_at"] >= inv["expires_at"] + timedelta(hours=settings.late_payment_hours):
+        log.warning(
+            "late payment of %s to invoice %s (tx %s:%d) arrived after the %sh monitoring window; recorded only",
+            amount,
+            inv["id"],
+            dep["txid"],
+            dep["output_index"],
+            settings.late_payment_hours,
+        )
+        return
+    message = f"Payment of {amount} received after the invoice expired (tx {dep['txid']})"
+    await emit(conn, settings, inv["id"], Event("invoice.late_payment", status, message))
+
+
+def _utc(timestamp: int, now: datetime) -> datetime:
+    return datetime.fromtimestamp(timestamp, now.tzinfo)

@@ -1,0 +1,113 @@
+"""Helpers for the UTXO watcher tests: a litecoin merchant over the API, invoices, payments, events."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from coinvoice.chains.utxo.rpc import BitcoinRpc
+from coinvoice.chains.utxo.watcher import UtxoWatcher
+from coinvoice.config import Settings
+from tests.conftest import TPUB
+from tests.support.litecoind import MINER_WALLET, LitecoinNode
+
+_indexes = random.Random()
+
+
+def watch_settings(settings: Settings, node: LitecoinNode, confirmations: int = 1, **changes: Any) -> Settings:
+    """Test settings with the litecoin chain pointed at ``node`` and ltc needing ``confirmations``."""
+    chains = dict(settings.chains)
+    chains["litecoin"] = replace(settings.chain("litecoin"), network="regtest", rpc_url=node.rpc_url)
+    return replace(
+        settings,
+        chains=chains,
+        confirmations={**settings.confirmations, "ltc": confirmations},
+        **changes,
+    )
+
+
+async def accept_litecoin(api, company: dict[str, str], pool: asyncpg.Pool) -> None:
+    """Give the company the TPUB litecoin wallet and allow ltc, starting at an index no other test used.
+
+    The regtest node is shared by the tests of a session, so every test derives its own addresses.
+    """
+    token = company["publicToken"]
+    status, body = await api.call("PUT", "/api/company/wallets/litecoin", token=token, json_body={"xpub": TPUB})
+    assert status == 200, body
+    status, body = await api.call(
+        "PATCH", "/api/company/assets", token=token, json_body={"assets": {"ltc": {"isAllowed": True}}}
+    )
+    assert status == 200, body
+    await pool.execute(
+        "UPDATE company_wallets SET next_index = $2 WHERE company_id = $1 AND chain = 'litecoin'",
+        uuid.UUID(company["id"]),
+        _indexes.randrange(1_000, 2**31 - 10_000),
+    )
+
+
+async def ltc_invoice(api, company: dict[str, str], price: str = "10") -> dict[str, Any]:
+    """A regular eur invoice created by the merchant and filled with ltc by the payer, over HTTP."""
+    status, created = await api.call(
+        "POST",
+        "/api/invoices/v1/regular",
+        token=company["publicToken"],
+        json_body={"invoiceCurrency": "eur", "items": [{"name": "Coffee", "price": price}]},
+    )
+    assert status == 201, created
+    status, view = await api.call(
+        "POST",
+        f"/api/invoices/v1/regular/{created['id']}/proceed",
+        json_body={"clientEmail": "payer@example.com", "paymentCurrency": "ltc"},
+    )
+    assert status == 200, view
+    assert view["status"] == "pending"
+    return view
+
+
+async def view_of(api, invoice_id: str) -> dict[str, Any]:
+    status, view = await api.call("GET", f"/api/invoices/v1/regular/{invoice_id}")
+    assert status == 200, view
+    return view
+
+
+def due(view: dict[str, Any]) -> Decimal:
+    return Decimal(view["paymentDetails"]["amount"])
+
+
+def address_of(view: dict[str, Any]) -> str:
+    return view["address"]["address"]
+
+
+async def event_types(pool: asyncpg.Pool, invoice_id: str) -> list[str]:
+    rows = await pool.fetch("SELECT type FROM events WHERE invoice_id = $1 ORDER BY seq", uuid.UUID(invoice_id))
+    return [r["type"] for r in rows]
+
+
+async def deposit_rows(pool: asyncpg.Pool, invoice_id: str) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT txid, output_index, amount_units, block_height, confirmations, state, late"
+        " FROM deposits WHERE invoice_id = $1 ORDER BY txid, output_index",
+        uuid.UUID(invoice_id),
+    )
+
+
+def pay_in_two_outputs(node: LitecoinNode, address: str, first: Decimal, second: Decimal) -> str:
+    """One transaction with two outputs to the same address (sendmany cannot repeat an address)."""
+    outputs = []
+    for amount in (first, second):
+        raw = node.rpc("createrawtransaction", [], [{address: str(amount)}])
+        assert raw[8:12] == "0001", raw  # version, no inputs, one output
+        outputs.append(raw[12:-8])
+    unfunded = raw[:10] + "02" + "".join(outputs) + raw[-8:]
+    funded = node.rpc("fundrawtransaction", unfunded, {}, False, wallet=MINER_WALLET)
+    signed = node.rpc("signrawtransactionwithwallet", funded["hex"], wallet=MINER_WALLET)
+    return node.rpc("sendrawtransaction", signed["hex"])
+
+
+def make_watcher(settings: Settings, pool: asyncpg.Pool, session, node: LitecoinNode, **options: Any) -> UtxoWatcher:
+    return UtxoWatcher("litecoin", settings, pool, BitcoinRpc(node.rpc_url, session), **options)
