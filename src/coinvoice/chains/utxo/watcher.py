@@ -125,7 +125,7 @@ class UtxoWatcher:
         self._failures += 1
         delay = min(self._poll_seconds * 2 ** (self._failures - 1), self._max_backoff)
         self._retry_at = time.monotonic() + delay
-        log.warning("%s node unavailable (%s); retrying in %.0f s", self.chain, exc, delay)
+        log.warning("%s node unavailable (%s); retrying in %.1f s", self.chain, exc, delay)
 
     # --- one round as leader ---------------------------------------------------------------------
 
