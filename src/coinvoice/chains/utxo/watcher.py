@@ -60,6 +60,7 @@ class UtxoWatcher:
         self._missing_unmined: set[str] = set()  # deposits' txids absent from the last mempool scan
         self._failures = 0
         self._retry_at = 0.0
+        self._busy = asyncio.Lock()  # one round at a time; close() waits for the current one
 
     @property
     def is_leader(self) -> bool:
@@ -67,8 +68,12 @@ class UtxoWatcher:
 
     async def poll(self) -> None:
         """One round; a no-op unless this instance leads the chain and the node's backoff has passed."""
-        if time.monotonic() < self._retry_at:
+        if time.monotonic() < self._retry_at or self._busy.locked():
             return
+        async with self._busy:
+            await self._poll_once()
+
+    async def _poll_once(self) -> None:
         conn = await self._lead()
         if conn is None:
             return
@@ -84,16 +89,24 @@ class UtxoWatcher:
             log.warning("%s node is reachable again after %d failed polls; catching up", self.chain, self._failures)
             self._failures = 0
 
-    async def close(self) -> None:
-        """Give up leadership (another process takes over at its next poll)."""
-        conn, self._leader = self._leader, None
-        if conn is None:
+    async def close(self, wait_seconds: float = 10.0) -> None:
+        """Give up leadership after the current round (another process takes over at its next poll)."""
+        try:
+            await asyncio.wait_for(self._busy.acquire(), wait_seconds)
+        except TimeoutError:
+            log.warning("%s watcher still busy after %.0f s; dropping its connection", self.chain, wait_seconds)
+            await self._drop_leadership()
             return
         try:
-            if not conn.is_closed():
-                await db.unlock_leader(conn, self.chain)
+            conn, self._leader = self._leader, None
+            if conn is not None:
+                try:
+                    if not conn.is_closed():
+                        await db.unlock_leader(conn, self.chain)
+                finally:
+                    await self._pool.release(conn)
         finally:
-            await self._pool.release(conn)
+            self._busy.release()
 
     # --- leadership and backoff ------------------------------------------------------------------
 
