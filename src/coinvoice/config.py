@@ -68,6 +68,8 @@ class Settings:
     expiry_minutes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPIRY_MINUTES))
     confirmations: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONFIRMATIONS))
     late_payment_hours: float = 24.0
+    #: blocks below the tip a chain watcher starts from when it has no cursor yet
+    chain_lookback_blocks: int = 6
     webhook_allow_private: bool = False
     # webhook sender: request timeout, retry backoff (base doubling to max, with jitter) for a window
     webhook_timeout_seconds: float = 10.0
@@ -208,6 +210,13 @@ def _hours(env: Mapping[str, str], name: str, default: str) -> float:
         raise ConfigError(f"{name} must be a number of hours") from exc
 
 
+def _lookback(env: Mapping[str, str]) -> int:
+    raw = env.get("COINVOICE_CHAIN_LOOKBACK_BLOCKS", "6")
+    if not raw.strip().isdigit():
+        raise ConfigError("COINVOICE_CHAIN_LOOKBACK_BLOCKS must be a whole number of blocks >= 0")
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -231,6 +240,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         expiry_minutes={**DEFAULT_EXPIRY_MINUTES, **_int_table(env, "COINVOICE_EXPIRY_MINUTES")},
         confirmations={**DEFAULT_CONFIRMATIONS, **_int_table(env, "COINVOICE_CONFIRMATIONS")},
         late_payment_hours=_hours(env, "COINVOICE_LATE_PAYMENT_HOURS", "24"),
+        chain_lookback_blocks=_lookback(env),
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         master_key=_master_key(env, data_dir),
         token_contracts=_token_contracts(env),

@@ -299,13 +299,13 @@ async def test_two_worker_processes_one_leads_and_each_deposit_is_recorded_once(
                 await p.close()
 
 
-async def test_fresh_database_starts_a_few_blocks_below_the_tip(pool, session, litecoind, ltc_settings):
+async def test_fresh_database_starts_the_configured_few_blocks_below_the_tip(pool, session, litecoind, ltc_settings):
     tip = litecoind.rpc("getblockcount")
-    watcher = make_watcher(ltc_settings, pool, session, litecoind, lookback_blocks=6)
+    watcher = make_watcher(replace(ltc_settings, chain_lookback_blocks=3), pool, session, litecoind)
     try:
         await watcher.poll()
     finally:
         await watcher.close()
     assert await pool.fetchval("SELECT height FROM chain_cursors WHERE chain = 'litecoin'") == tip
     heights = [r["height"] for r in await pool.fetch("SELECT height FROM chain_blocks ORDER BY height")]
-    assert heights == list(range(tip - 6, tip + 1))
+    assert heights == list(range(tip - 3, tip + 1))

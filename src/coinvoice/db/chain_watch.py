@@ -101,8 +101,9 @@ async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[
     """The allocated addresses among ``addresses``: one probe of the unique (chain, address) index each."""
     return await conn.fetch(
         "SELECT a.address, a.id AS address_id, a.invoice_id, i.expires_at"
-        "  FROM addresses a JOIN invoices i ON i.id = a.invoice_id"
-        " WHERE a.chain = $1 AND a.tag IS NULL AND a.address = ANY($2::text[])",
+        "  FROM unnest($2::text[]) AS o(address)"
+        "  JOIN addresses a ON a.chain = $1 AND a.tag IS NULL AND a.address = o.address"
+        "  JOIN invoices i ON i.id = a.invoice_id",
         chain,
         addresses,
     )

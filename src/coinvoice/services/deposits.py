@@ -34,15 +34,18 @@ async def record_transfers(
     block: BlockRef | None,
     tip: int,
     now: datetime,
+    matched: dict[str, asyncpg.Record] | None = None,
 ) -> list[uuid.UUID]:
     """Record the transfers that pay our addresses (all from ``block``, or all from the mempool when None).
 
-    Call inside a transaction. Matching is one indexed query whatever the number of allocated addresses.
+    Call inside a transaction. Matching is one indexed query whatever the number of allocated addresses;
+    pass ``matched`` (from match_addresses) when the caller already ran it.
     Returns the invoices whose status was re-derived.
     """
     if not transfers:
         return []
-    matched = {r["address"]: r for r in await db.match_addresses(conn, chain, list({t.address for t in transfers}))}
+    if matched is None:
+        matched = await match_addresses(conn, chain, {t.address for t in transfers})
     if not matched:
         return []
     seen_at = now if block is None or block.time is None else min(now, _utc(block.time, now))
@@ -75,6 +78,11 @@ async def record_transfers(
     invoice_ids = list(dict.fromkeys(r["invoice_id"] for r in changed))
     await rederive(conn, settings, invoice_ids, now, late_new)
     return invoice_ids
+
+
+async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: Iterable[str]) -> dict[str, asyncpg.Record]:
+    """Our allocated addresses among ``addresses`` (one indexed query), by address."""
+    return {r["address"]: r for r in await db.match_addresses(conn, chain, list(addresses))}
 
 
 async def rederive(

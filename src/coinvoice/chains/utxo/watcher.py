@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from coinvoice.chains.base import BlockRef
-from coinvoice.chains.utxo.blocks import parse_block, parse_tx
+from coinvoice.chains.utxo.blocks import output_address, parse_tx
 from coinvoice.chains.utxo.params import UtxoParams, utxo_params
 from coinvoice.chains.utxo.rpc import BitcoinRpc, NodeUnavailable, RpcError
 from coinvoice.config import Settings
@@ -21,8 +21,6 @@ from coinvoice.services import deposits
 
 log = logging.getLogger(__name__)
 
-#: Blocks scanned below the tip when a chain has no cursor yet (never the whole chain).
-DEFAULT_LOOKBACK_BLOCKS = 6
 #: Blocks fetched per RPC batch during catch-up; the next batch is fetched while this one is stored.
 BLOCK_BATCH = 10
 #: Mempool transactions fetched per RPC batch.
@@ -41,7 +39,7 @@ class UtxoWatcher:
         pool: asyncpg.Pool,
         rpc: BitcoinRpc,
         *,
-        lookback_blocks: int = DEFAULT_LOOKBACK_BLOCKS,
+        lookback_blocks: int | None = None,
         block_batch: int = BLOCK_BATCH,
         max_backoff: float = MAX_BACKOFF_SECONDS,
     ) -> None:
@@ -51,7 +49,7 @@ class UtxoWatcher:
         self._settings = settings
         self._pool = pool
         self._rpc = rpc
-        self._lookback = lookback_blocks
+        self._lookback = settings.chain_lookback_blocks if lookback_blocks is None else lookback_blocks
         self._block_batch = block_batch
         self._poll_seconds = chain_settings.poll_seconds
         self._max_backoff = max_backoff
@@ -218,10 +216,10 @@ class UtxoWatcher:
                     raise
                 pending = fetch_from(cursor.height + len(blocks) + 1)
                 for block_json in blocks:
-                    block, transfers = parse_block(block_json, self.params)
+                    block = block_ref(block_json)
                     if block.prev_hash != cursor.hash:
                         return cursor, False
-                    await self._store_block(conn, block, transfers, tip)
+                    await self._store_block(conn, block, block_json["tx"], tip)
                     cursor = Cursor(block.height, block.hash)
             return cursor, True
         finally:
@@ -229,18 +227,29 @@ class UtxoWatcher:
                 pending.cancel()
                 pending.add_done_callback(_retrieve)
 
-    async def _store_block(self, conn: asyncpg.Connection, block: BlockRef, transfers: list, tip: int) -> None:
+    async def _store_block(self, conn: asyncpg.Connection, block: BlockRef, txs: list[dict], tip: int) -> None:
+        """Match the block's output addresses first; only transactions paying us are parsed into transfers."""
         async with conn.transaction():
-            await deposits.record_transfers(
-                conn,
-                self._settings,
-                chain=self.chain,
-                asset=self.params.asset,
-                transfers=transfers,
-                block=block,
-                tip=tip,
-                now=_now(),
-            )
+            matched = await deposits.match_addresses(conn, self.chain, _output_addresses(txs))
+            if matched:
+                transfers = [
+                    t
+                    for tx in txs
+                    if not matched.keys().isdisjoint(_output_addresses([tx]))
+                    for t in parse_tx(tx, self.params, block)
+                    if t.address in matched
+                ]
+                await deposits.record_transfers(
+                    conn,
+                    self._settings,
+                    chain=self.chain,
+                    asset=self.params.asset,
+                    transfers=transfers,
+                    block=block,
+                    tip=tip,
+                    now=_now(),
+                    matched=matched,
+                )
             await db.advance_cursor(conn, self.chain, block)
 
     async def _scan_mempool(self, conn: asyncpg.Connection, tip: int) -> None:
@@ -284,6 +293,30 @@ class UtxoWatcher:
                 except RpcError:
                     continue
             return found
+
+
+def block_ref(block_json: dict[str, Any]) -> BlockRef:
+    return BlockRef(
+        height=int(block_json["height"]),
+        hash=block_json["hash"],
+        prev_hash=block_json.get("previousblockhash"),
+        time=block_json.get("time"),
+    )
+
+
+def _output_addresses(txs: list[dict[str, Any]]) -> set[str]:
+    """Every single-payee address the transactions' outputs pay (no amounts parsed)."""
+    found = set()
+    for tx in txs:
+        for vout in tx["vout"]:
+            spk = vout["scriptPubKey"]
+            address = spk.get("address")
+            if address is None:
+                addresses = spk.get("addresses")
+                address = output_address(spk) if addresses else None
+            if address is not None:
+                found.add(address)
+    return found
 
 
 def _now() -> datetime:
