@@ -29,13 +29,17 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-async def create_template(url: str) -> str:
-    name = f"cv_tpl_{uuid.uuid4().hex[:12]}"
+async def _admin(url: str, statement: str) -> None:
     admin = await asyncpg.connect(url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(statement)
     finally:
         await admin.close()
+
+
+async def create_template(url: str) -> str:
+    name = f"cv_tpl_{uuid.uuid4().hex[:12]}"
+    await _admin(url, f'CREATE DATABASE "{name}"')
     conn = await asyncpg.connect(with_database(url, name))
     try:
         await migrate(conn)
@@ -46,20 +50,12 @@ async def create_template(url: str) -> str:
 
 async def create_from_template(url: str, template: str) -> str:
     name = f"cv_t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
+    await _admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return name
 
 
 async def drop_database(url: str, name: str) -> None:
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def connect(url: str) -> asyncpg.Connection:
