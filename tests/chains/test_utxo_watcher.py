@@ -7,12 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import aiohttp
-import pytest
-
 from coinvoice.services.invoices import expire_due_invoices
 from tests.chains.watch_support import (
-    accept_litecoin,
     address_of,
     deposit_rows,
     due,
@@ -23,33 +19,6 @@ from tests.chains.watch_support import (
     view_of,
     watch_settings,
 )
-
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-
-
-@pytest.fixture
-async def merchant(api, company, pool):
-    await accept_litecoin(api, company, pool)
-    return company
-
-
-@pytest.fixture
-def ltc_settings(settings, litecoind):
-    return watch_settings(settings, litecoind, confirmations=1)
-
-
-@pytest.fixture
-async def watcher(ltc_settings, pool, session, litecoind):
-    watcher = make_watcher(ltc_settings, pool, session, litecoind)
-    try:
-        await watcher.poll()  # the cursor starts a few blocks below the tip
-        yield watcher
-    finally:
-        await watcher.close()
 
 
 async def test_exact_payment_goes_processing_from_the_mempool_then_done_when_mined(

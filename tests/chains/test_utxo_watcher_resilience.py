@@ -13,7 +13,6 @@ import pytest
 from coinvoice.chains.utxo import watcher as watcher_module
 from coinvoice.db.pool import create_pool
 from tests.chains.watch_support import (
-    accept_litecoin,
     address_of,
     deposit_rows,
     due,
@@ -24,33 +23,6 @@ from tests.chains.watch_support import (
     watch_settings,
 )
 from tests.support.litecoind import MINER_WALLET
-
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-
-
-@pytest.fixture
-async def merchant(api, company, pool):
-    await accept_litecoin(api, company, pool)
-    return company
-
-
-@pytest.fixture
-def ltc_settings(settings, litecoind):
-    return watch_settings(settings, litecoind, confirmations=1)
-
-
-@pytest.fixture
-async def watcher(ltc_settings, pool, session, litecoind):
-    watcher = make_watcher(ltc_settings, pool, session, litecoind)
-    try:
-        await watcher.poll()
-        yield watcher
-    finally:
-        await watcher.close()
 
 
 def _miner_address(node) -> str:
