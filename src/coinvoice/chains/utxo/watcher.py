@@ -239,18 +239,29 @@ class UtxoWatcher:
                     for t in parse_tx(tx, self.params, block)
                     if t.address in matched
                 ]
-                await deposits.record_transfers(
-                    conn,
-                    self._settings,
-                    chain=self.chain,
-                    asset=self.params.asset,
-                    transfers=transfers,
-                    block=block,
-                    tip=tip,
-                    now=_now(),
-                    matched=matched,
-                )
+                await self._record(conn, transfers, block, tip, _now(), matched)
             await db.advance_cursor(conn, self.chain, block)
+
+    async def _record(
+        self,
+        conn: asyncpg.Connection,
+        transfers: list,
+        block: BlockRef | None,
+        tip: int,
+        now: datetime,
+        matched: dict | None = None,
+    ) -> None:
+        await deposits.record_transfers(
+            conn,
+            self._settings,
+            chain=self.chain,
+            asset=self.params.asset,
+            transfers=transfers,
+            block=block,
+            tip=tip,
+            now=now,
+            matched=matched,
+        )
 
     async def _scan_mempool(self, conn: asyncpg.Connection, tip: int) -> None:
         """Record payments still in the mempool; orphan unmined deposits gone from it for two scans."""
@@ -264,16 +275,7 @@ class UtxoWatcher:
         gone = sorted(t for t in unmined - mempool if t in self._missing_unmined)
         async with conn.transaction():
             now = _now()
-            await deposits.record_transfers(
-                conn,
-                self._settings,
-                chain=self.chain,
-                asset=self.params.asset,
-                transfers=transfers,
-                block=None,
-                tip=tip,
-                now=now,
-            )
+            await self._record(conn, transfers, None, tip, now)
             if gone:
                 hit = await deposits.drop_unmined(conn, self._settings, self.chain, gone, now)
                 log.warning(
