@@ -8,7 +8,6 @@ import uuid
 from dataclasses import replace
 from decimal import Decimal
 
-import pytest
 from playwright.async_api import expect
 
 from coinvoice.workers.scheduler import JOBS
@@ -23,8 +22,7 @@ async def test_payer_pays_from_a_litecoin_wallet_and_sees_processing_then_done_t
 ):
     chain = replace(settings.chain("litecoin"), network="regtest", rpc_url=litecoind.rpc_url, poll_seconds=1.0)
     gw = await start_gateway(role="all", chains={**settings.chains, "litecoin": chain})
-    if not any("litecoin" in job.name for job in gw.app[JOBS]):
-        pytest.xfail("create_app does not schedule the litecoin watcher yet (the UTXO watcher issue)")
+    assert any("litecoin" in job.name for job in gw.app[JOBS]), "the app schedules the litecoin watcher"
     # the node is shared by the session: start at an index no other test derives
     await pool.execute(
         "UPDATE company_wallets SET next_index = $2 WHERE company_id = $1 AND chain = 'litecoin'",
