@@ -59,7 +59,7 @@ class Claimed:
     company_id: uuid.UUID
     attempts: int
     window_started_at: datetime
-    body: bytes  # the event payload as PostgreSQL prints jsonb: the same bytes on every retry
+    body: bytes  # the event payload exactly as written (a json column keeps the text): the same bytes on every retry
     url: str | None
     key_salts: list[bytes]
 
