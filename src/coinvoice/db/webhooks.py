@@ -128,7 +128,7 @@ async def seconds_until_next_due(pool: asyncpg.Pool) -> float | None:
         " WHERE d.state = 'pending' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p"
         "  WHERE p.invoice_id = d.invoice_id AND p.state = 'pending' AND p.event_seq < d.event_seq)"
     )
-    return None if value is None else float(value)
+    return None if value is None else float(value)  # seconds, not money
 
 
 DELIVERY_COLUMNS = """
