@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from coinvoice.db.companies import insert_token
 from coinvoice.db.invoices import VIEW_SQL
 
 _BY_ID = "WHERE i.id = $1"
@@ -74,12 +75,7 @@ async def rotate_secret(
         company_id,
         old_until,
     )
-    await conn.execute(
-        "INSERT INTO api_tokens (company_id, kind, token_hash, key_salt) VALUES ($1, 'secret', $2, $3)",
-        company_id,
-        token_hash,
-        salt,
-    )
+    await insert_token(conn, company_id, "secret", token_hash, salt)
 
 
 async def active_secret_keys(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID) -> list[asyncpg.Record]:

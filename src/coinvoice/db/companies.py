@@ -38,12 +38,16 @@ async def insert_company(
     return company_id
 
 
-async def insert_token(conn: asyncpg.Connection, company_id: uuid.UUID, kind: str, token_hash: bytes) -> None:
+async def insert_token(
+    conn: asyncpg.Connection, company_id: uuid.UUID, kind: str, token_hash: bytes, key_salt: bytes | None = None
+) -> None:
+    """Store a token's hash (and, for a secret key, the salt it is re-derived from)."""
     await conn.execute(
-        "INSERT INTO api_tokens (company_id, kind, token_hash) VALUES ($1, $2, $3)",
+        "INSERT INTO api_tokens (company_id, kind, token_hash, key_salt) VALUES ($1, $2, $3, $4)",
         company_id,
         kind,
         token_hash,
+        key_salt,
     )
 
 

@@ -33,12 +33,7 @@ async def create_company(
     async with pool.acquire() as conn, conn.transaction():
         company_id = await db.insert_company(conn, name, logo_url, redirect_url)
         await db.insert_token(conn, company_id, "public", token_hash(public))
-        await conn.execute(
-            "INSERT INTO api_tokens (company_id, kind, token_hash, key_salt) VALUES ($1, 'secret', $2, $3)",
-            company_id,
-            token_hash(secret),
-            salt,
-        )
+        await db.insert_token(conn, company_id, "secret", token_hash(secret), salt)
     return {"id": str(company_id), "publicToken": public, "secretKey": secret}
 
 
