@@ -205,7 +205,7 @@ def _master_key(env: Mapping[str, str], data_dir: Path) -> bytes:
 
 def _hours(env: Mapping[str, str], name: str, default: str) -> float:
     try:
-        return float(env.get(name, default))  # a duration, not money
+        return float(env.get(name, default))  # an interval in hours, not money
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number of hours") from exc
 
