@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import aiohttp
 import pytest
+from aiohttp.abc import AbstractResolver
 from aiohttp.test_utils import TestServer
 
 from coinvoice.app import create_app
 from coinvoice.domain.errors import Invalid
 from coinvoice.webhooks.signing import signature_headers, verify_legacy_signature, verify_signature
-from coinvoice.webhooks.urlcheck import check_webhook_url
+from coinvoice.webhooks.urlcheck import PublicOnlyResolver, check_webhook_url
+from coinvoice.webhooks.worker import webhook_http_client
 from tests.api.invoice_setup import assert_error
 from tests.conftest import Api
 
@@ -104,3 +107,41 @@ async def test_the_api_refuses_a_private_webhook_url_with_a_clear_error_and_keep
         assert "127.0.0.1" in body["error"]["message"] or "169.254.169.254" in body["error"]["message"]
     status, body = await strict_api.call("GET", "/api/company/settings/webhook-url", token=token)
     assert (status, body) == (200, {"webHookUrl": None})
+
+
+class _FixedResolver(AbstractResolver):
+    def __init__(self, address: str):
+        self.address = address
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        return [{"hostname": host, "host": self.address, "port": port, "family": family, "proto": 0, "flags": 0}]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_the_connect_time_resolver_refuses_a_name_that_now_resolves_to_an_internal_address():
+    # DNS rebinding: the URL check saw a public address, the connection would go to loopback
+    with pytest.raises(OSError, match="loopback"):
+        await PublicOnlyResolver(_FixedResolver("127.0.0.1")).resolve("shop.example", 443)
+    with pytest.raises(OSError, match="link-local"):
+        await PublicOnlyResolver(_FixedResolver("169.254.169.254")).resolve("shop.example", 443)
+    public = await PublicOnlyResolver(_FixedResolver("93.184.216.34")).resolve("shop.example", 443)
+    assert public[0]["host"] == "93.184.216.34"
+
+
+async def test_the_webhook_client_cannot_reach_a_local_receiver_by_name_unless_private_is_allowed(settings, receiver):
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    refusing = webhook_http_client(replace(settings, webhook_allow_private=False))
+    try:
+        with pytest.raises(aiohttp.ClientConnectorError) as refused:
+            await refusing.post(url, data=BODY)
+        assert "refused for webhooks" in str(refused.value.os_error) + str(refused.value.__cause__)
+    finally:
+        await refusing.close()
+    allowing = webhook_http_client(replace(settings, webhook_allow_private=True))
+    try:
+        async with allowing.post(url, data=BODY) as resp:
+            assert resp.status == 200
+    finally:
+        await allowing.close()

@@ -8,6 +8,9 @@ import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
 from coinvoice.domain.errors import Invalid
 
 FIELD = "webHookUrl"
@@ -74,3 +77,27 @@ async def check_webhook_url(url: object, *, allow_private: bool, resolve: Resolv
                 " (an operator may allow private ones with COINVOICE_WEBHOOK_ALLOW_PRIVATE=true)",
                 FIELD,
             )
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """An aiohttp resolver that refuses non-public addresses at connect time.
+
+    The URL check resolves the name once; a name can resolve differently a moment later (DNS rebinding).
+    The webhook client connects only to addresses this resolver returned, so the check holds for the very
+    addresses the request goes to.
+    """
+
+    def __init__(self, inner: AbstractResolver | None = None):
+        self._inner = inner or ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            if reason := why_not_public(ipaddress.ip_address(result["host"].split("%")[0])):
+                raise OSError(f"{host} resolves to {result['host']}, {reason}: refused for webhooks")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()

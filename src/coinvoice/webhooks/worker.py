@@ -7,12 +7,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 import asyncpg
 from aiohttp import web
 
+from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
-from coinvoice.web.keys import HTTP, POOL, SETTINGS
+from coinvoice.web.keys import POOL, SETTINGS
 from coinvoice.webhooks.sender import WebhookSender
+from coinvoice.webhooks.urlcheck import PublicOnlyResolver
 from coinvoice.workers.scheduler import JOBS, Job
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,8 @@ async def _listen(app: web.Application, sender: WebhookSender) -> None:
 
 async def webhook_sender_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the sender and its LISTEN connection; the scheduler job polls as the safety net."""
-    sender = WebhookSender(app[POOL], app[HTTP], app[SETTINGS])
+    http = webhook_http_client(app[SETTINGS])
+    sender = WebhookSender(app[POOL], http, app[SETTINGS])
     app[WEBHOOK_SENDER] = sender
     listener = asyncio.create_task(_listen(app, sender))
     yield
@@ -50,6 +54,14 @@ async def webhook_sender_ctx(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await listener
     await sender.close()
+    await http.close()
+
+
+def webhook_http_client(settings: Settings) -> aiohttp.ClientSession:
+    """The client for merchants' URLs: its own session, connecting only to public addresses (checked at
+    connect time, so DNS rebinding after the URL check cannot reach an internal address)."""
+    resolver = None if settings.webhook_allow_private else PublicOnlyResolver()
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=resolver, limit=settings.webhook_concurrency))
 
 
 def install_webhook_sender(app: web.Application) -> None:
