@@ -203,11 +203,18 @@ def _master_key(env: Mapping[str, str], data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-def _hours(env: Mapping[str, str], name: str, default: str) -> float:
+def _hours(env: Mapping[str, str], name: str, default: str, unit: str = "hours") -> float:
     try:
-        return float(env.get(name, default))  # an interval in hours, not money
+        value = float(env.get(name, default))  # an interval in hours or seconds, not money
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of hours") from exc
+        raise ConfigError(f"{name} must be a number of {unit}") from exc
+    if not value > 0:
+        raise ConfigError(f"{name} must be a positive number of {unit}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _hours(env, name, str(default), unit="seconds")
 
 
 def _lookback(env: Mapping[str, str]) -> int:
@@ -242,6 +249,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         late_payment_hours=_hours(env, "COINVOICE_LATE_PAYMENT_HOURS", "24"),
         chain_lookback_blocks=_lookback(env),
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+        webhook_timeout_seconds=_seconds(env, "COINVOICE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+        webhook_retry_base_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_BASE_SECONDS", 60.0),
+        webhook_retry_max_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_MAX_SECONDS", 3600.0),
+        webhook_retry_window_hours=_hours(env, "COINVOICE_WEBHOOK_RETRY_WINDOW_HOURS", "72"),
         master_key=_master_key(env, data_dir),
         token_contracts=_token_contracts(env),
     )

@@ -170,3 +170,23 @@ def test_the_master_key_is_generated_once_private_and_reused(tmp_path):
     assert len(first.master_key) >= 32
     assert load_settings(env).master_key == first.master_key
     assert load_settings({**env, "COINVOICE_MASTER_KEY": "given"}).master_key == b"given"
+
+
+def test_webhook_timings_are_read_from_the_environment(load):
+    s = load(
+        COINVOICE_WEBHOOK_TIMEOUT_SECONDS="5",
+        COINVOICE_WEBHOOK_RETRY_BASE_SECONDS="30",
+        COINVOICE_WEBHOOK_RETRY_MAX_SECONDS="600",
+        COINVOICE_WEBHOOK_RETRY_WINDOW_HOURS="24",
+    )
+    assert (s.webhook_timeout_seconds, s.webhook_retry_base_seconds, s.webhook_retry_max_seconds) == (5, 30, 600)
+    assert s.webhook_retry_window_hours == 24
+    d = load()
+    assert (d.webhook_timeout_seconds, d.webhook_retry_base_seconds, d.webhook_retry_max_seconds) == (10, 60, 3600)
+    assert d.webhook_retry_window_hours == 72
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_bad_webhook_timings_are_config_errors_naming_the_variable(load, value):
+    with pytest.raises(ConfigError, match="COINVOICE_WEBHOOK_TIMEOUT_SECONDS"):
+        load(COINVOICE_WEBHOOK_TIMEOUT_SECONDS=value)
