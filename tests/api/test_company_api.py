@@ -286,3 +286,13 @@ async def test_a_new_default_redirect_url_applies_to_the_very_next_invoice(api, 
             json_body={"invoiceCurrency": "eur", "items": [{"name": "x", "price": 1}]},
         )
         assert status == 201 and view["redirectURL"] == url
+
+
+async def test_get_wallets_lists_the_keys_and_how_many_addresses_each_handed_out(api, company):
+    token = company["publicToken"]
+    await put_wallet(api, token, "litecoin", TPUB)
+    status, body = await api.call("GET", "/api/company/wallets", token=token)
+    assert status == 200
+    assert body == {"wallets": [{"chain": "litecoin", "network": "regtest", "xpub": TPUB, "addressesAllocated": 0}]}
+    status, body = await api.call("GET", "/api/company/wallets")
+    assert status == 401

@@ -21,9 +21,6 @@ class CompanyProfile:
     assets: Mapping[str, bool] = field(default_factory=dict)  # asset -> is_allowed
 
 
-CompanyRef = CompanyProfile
-
-
 async def insert_company(
     conn: asyncpg.Connection, name: str, logo_url: str | None, redirect_url: str | None
 ) -> uuid.UUID:
@@ -63,15 +60,6 @@ async def company_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash:
     if row is None:
         return None
     return CompanyProfile(row["id"], row["name"], row["logo_url"], row["redirect_url"], row["assets"])
-
-
-async def revoke_tokens(conn: asyncpg.Connection, company_id: uuid.UUID, kind: str) -> int:
-    result = await conn.execute(
-        "UPDATE api_tokens SET revoked_at = now() WHERE company_id = $1 AND kind = $2 AND revoked_at IS NULL",
-        company_id,
-        kind,
-    )
-    return int(result.split()[-1])
 
 
 async def upsert_wallet(conn: asyncpg.Connection, company_id: uuid.UUID, chain: str, xpub: str) -> None:

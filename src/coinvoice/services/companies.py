@@ -50,6 +50,22 @@ async def set_wallet(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UU
     return {"chain": chain, "network": network, "xpub": normalized}
 
 
+async def get_wallets(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID) -> dict[str, Any]:
+    """The company's watch-only keys and how many addresses each has handed out."""
+    rows = await db.wallets(pool, company_id)
+    return {
+        "wallets": [
+            {
+                "chain": r["chain"],
+                "network": settings.chain(r["chain"]).network,
+                "xpub": r["xpub"],
+                "addressesAllocated": r["next_index"],
+            }
+            for r in rows
+        ]
+    }
+
+
 def assets_wire(allowed: dict[str, bool]) -> list[dict[str, Any]]:
     return [{"asset": a, "isAllowed": bool(allowed.get(a, False))} for a in COMPANY_ASSETS]
 

@@ -22,6 +22,12 @@ async def put_wallet(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
+@routes.get("/api/company/wallets")
+async def get_wallets(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    return web.json_response(await service.get_wallets(request.app[POOL], request.app[SETTINGS], company.id))
+
+
 @routes.get("/api/company/assets")
 async def get_assets(request: web.Request) -> web.Response:
     company = await require_company(request)
