@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import sys
+import uuid
 
 from aiohttp import web
 
 from coinvoice.config import ConfigError, Settings, load_settings
 from coinvoice.db.migrate import migrate
 from coinvoice.db.pool import create_pool, database_url
+from coinvoice.domain.errors import DomainError
 
 
 async def _migrate(settings: Settings) -> list[str]:
@@ -24,14 +26,16 @@ async def _migrate(settings: Settings) -> list[str]:
         await pool.close()
 
 
-async def _create_company(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
-    from coinvoice.services.companies import create_company
+async def _company_command(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
+    from coinvoice.services.companies import create_company, replace_public_token
 
     pool = await create_pool(database_url(settings), min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
             await migrate(conn)
-        return await create_company(pool, settings, args.name, args.logo_url, args.redirect_url)
+        if args.action == "create":
+            return await create_company(pool, settings, args.name, args.logo_url, args.redirect_url)
+        return await replace_public_token(pool, args.id)
     finally:
         await pool.close()
 
@@ -47,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--logo-url")
     create.add_argument("--redirect-url")
+    rotate = company.add_parser(
+        "rotate-token", help="revoke every public token of a company and print a new one as JSON"
+    )
+    rotate.add_argument("--id", required=True, type=uuid.UUID, help="the company id")
     return parser
 
 
@@ -63,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         applied = asyncio.run(_migrate(settings))
         print(json.dumps({"applied": applied}))
     elif args.command == "company":
-        print(json.dumps(asyncio.run(_create_company(settings, args))))
+        try:
+            print(json.dumps(asyncio.run(_company_command(settings, args))))
+        except DomainError as exc:
+            print(f"{exc.code}: {exc.message}", file=sys.stderr)
+            return 1
     elif args.command == "serve":
         from coinvoice.app import create_app
 

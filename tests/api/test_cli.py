@@ -119,3 +119,26 @@ async def test_a_bad_setting_stops_the_cli_with_a_message_naming_the_variable(db
     assert code == 2
     assert "COINVOICE_FIXED_RATES" in err
     assert "Traceback" not in err
+
+
+async def test_rotate_token_revokes_the_old_public_token_and_prints_a_working_new_one(api, db_url, tmp_path):
+    _, out, _ = await run_cli(db_url, tmp_path, "company", "create", "--name", "Rotating")
+    created = json.loads(out.strip().splitlines()[-1])
+    code, out, err = await run_cli(db_url, tmp_path, "company", "rotate-token", "--id", created["id"])
+    assert code == 0, err
+    rotated = json.loads(out.strip().splitlines()[-1])
+    assert rotated["id"] == created["id"] and rotated["publicToken"] != created["publicToken"]
+    old_status = None
+    for _ in range(50):  # another process: the API's cache drops the old token on the NOTIFY
+        old_status, _ = await api.call("GET", "/api/company/assets", token=created["publicToken"])
+        if old_status == 401:
+            break
+        await asyncio.sleep(0.02)
+    assert old_status == 401
+    status, _ = await api.call("GET", "/api/company/assets", token=rotated["publicToken"])
+    assert status == 200
+
+
+async def test_rotate_token_of_an_unknown_company_fails_cleanly(db_url, tmp_path):
+    code, _, err = await run_cli(db_url, tmp_path, "company", "rotate-token", "--id", str(uuid.uuid4()))
+    assert code == 1 and "company_not_found" in err and "Traceback" not in err

@@ -62,6 +62,17 @@ async def company_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash:
     return CompanyProfile(row["id"], row["name"], row["logo_url"], row["redirect_url"], row["assets"])
 
 
+async def company_exists(conn: asyncpg.Connection, company_id: uuid.UUID) -> bool:
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM companies WHERE id = $1)", company_id)
+
+
+async def revoke_public_tokens(conn: asyncpg.Connection, company_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE api_tokens SET revoked_at = now() WHERE company_id = $1 AND kind = 'public' AND revoked_at IS NULL",
+        company_id,
+    )
+
+
 async def upsert_wallet(conn: asyncpg.Connection, company_id: uuid.UUID, chain: str, xpub: str) -> None:
     """Store a chain's extended key; a different key starts its own index sequence at 0."""
     await conn.execute(

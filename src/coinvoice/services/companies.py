@@ -17,7 +17,7 @@ from coinvoice.domain.assets import (
     UNSUPPORTED_ASSETS,
     chains_of,
 )
-from coinvoice.domain.errors import Invalid
+from coinvoice.domain.errors import Invalid, NotFound
 from coinvoice.services.tokens import new_key_salt, new_public_token, secret_key_from_salt, token_hash
 
 WALLET_CHAINS = ("bitcoin", "litecoin", "bitcoincash", "ethereum", "bsc", "tron")
@@ -35,6 +35,17 @@ async def create_company(
         await db.insert_token(conn, company_id, "public", token_hash(public))
         await db.insert_token(conn, company_id, "secret", token_hash(secret), salt)
     return {"id": str(company_id), "publicToken": public, "secretKey": secret}
+
+
+async def replace_public_token(pool: asyncpg.Pool, company_id: uuid.UUID) -> dict[str, str]:
+    """Revoke every public token of a company and issue a new one (shown only now)."""
+    public = new_public_token()
+    async with pool.acquire() as conn, conn.transaction():
+        if not await db.company_exists(conn, company_id):
+            raise NotFound("company_not_found", f"no company {company_id}", "id")
+        await db.revoke_public_tokens(conn, company_id)
+        await db.insert_token(conn, company_id, "public", token_hash(public))
+    return {"id": str(company_id), "publicToken": public}
 
 
 async def set_wallet(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, chain: str, key: str) -> dict:
