@@ -62,9 +62,10 @@ CREATE TABLE invoices (
     created_at           timestamptz NOT NULL DEFAULT now(),
     filled_at            timestamptz,
     expires_at           timestamptz,
-    updated_at           timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (company_id, idempotency_key)
+    updated_at           timestamptz NOT NULL DEFAULT now()
 );
+-- Only requests that carry an Idempotency-Key pay for this index.
+CREATE UNIQUE INDEX invoices_idempotency ON invoices (company_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX invoices_company_created ON invoices (company_id, created_at DESC, id DESC);
 -- The expiry job scans only pending invoices by due time.
 CREATE INDEX invoices_pending_expiry ON invoices (expires_at) WHERE status = 'pending';
@@ -127,4 +128,3 @@ CREATE TABLE events (
     payload     json NOT NULL,  -- json, not jsonb: kept byte for byte as written, and cheaper to insert
     created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX events_invoice ON events (invoice_id, seq);

@@ -49,7 +49,8 @@ async def insert_invoice_with_event(
         " INSERT INTO invoices (id, company_id, status, invoice_currency, items, total, merchant_pays_fee,"
         "  preset_currency, redirect_url, idempotency_key, request_hash, created_at, updated_at)"
         " VALUES ($1, $2, 'created', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
-        " ON CONFLICT (company_id, idempotency_key) DO NOTHING RETURNING id, company_id),"
+        " ON CONFLICT (company_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+        " RETURNING id, company_id),"
         " ev AS (INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at)"
         "  SELECT $12, company_id, id, $13, 'created', $14, $11 FROM inv RETURNING 1)"
         " SELECT count(*) FROM ev",

@@ -7,6 +7,7 @@ import json
 import asyncpg
 
 from coinvoice.config import Settings
+from coinvoice.jsonenc import dumps
 
 
 def database_url(settings: Settings) -> str:
@@ -19,7 +20,7 @@ def database_url(settings: Settings) -> str:
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(name, encoder=dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

@@ -6,12 +6,12 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, localcontext
 
 #: Enough digits for 2**256 base units and any price we accept.
 _CTX = Context(prec=90)
+_EXPONENTS = {places: Decimal(1).scaleb(-places) for places in range(19)}
 
 
 def round_price(value: Decimal, places: int) -> Decimal:
     """Round an item price half-up (away from zero on .5) to ``places`` decimals."""
-    with localcontext(_CTX):
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return value.quantize(_EXPONENTS[places], rounding=ROUND_HALF_UP, context=_CTX)
 
 
 def to_base_units_up(value: Decimal, decimals: int) -> int:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from coinvoice.domain.errors import Invalid, NotFound
 from coinvoice.domain.invoice import Item
+from coinvoice.jsonenc import json_response
 from coinvoice.services import invoices as service
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
@@ -39,13 +40,13 @@ async def create_regular(request: web.Request) -> web.Response:
     )
     view, replayed = await service.create_regular(request.app[POOL], request.app[SETTINGS], company, new, key)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return web.json_response(view, status=200 if replayed else 201, headers=headers)
+    return json_response(view, status=200 if replayed else 201, headers=headers)
 
 
 @routes.get("/api/invoices/v1/regular/{invoice_id}")
 async def get_regular(request: web.Request) -> web.Response:
     view = await service.get_view(request.app[POOL], request.app[SETTINGS], invoice_id_of(request))
-    return web.json_response(view)
+    return json_response(view)
 
 
 @routes.post("/api/invoices/v1/regular/{invoice_id}/proceed")
@@ -60,4 +61,4 @@ async def proceed(request: web.Request) -> web.Response:
         body.clientEmail.strip(),
         body.paymentCurrency.lower() if body.paymentCurrency else None,
     )
-    return web.json_response(view)
+    return json_response(view)
