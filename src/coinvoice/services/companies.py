@@ -7,11 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from coinvoice.addresses.derive import InvalidExtendedKey, validate_extended_key
+from coinvoice.addresses.derive import WALLET_CHAINS, InvalidExtendedKey, validate_extended_key
 from coinvoice.config import Settings
 from coinvoice.db import companies as db
 from coinvoice.domain.assets import (
-    CHAINS,
     COMPANY_ASSETS,
     UNALLOCATABLE_CHAINS,
     UNSUPPORTED_ASSETS,
@@ -19,8 +18,6 @@ from coinvoice.domain.assets import (
 )
 from coinvoice.domain.errors import Invalid, NotFound
 from coinvoice.services.tokens import new_key_salt, new_public_token, secret_key_from_salt, token_hash
-
-WALLET_CHAINS = ("bitcoin", "litecoin", "bitcoincash", "ethereum", "bsc", "tron")
 
 
 async def create_company(
@@ -102,6 +99,3 @@ async def set_assets(pool: asyncpg.Pool, company_id: uuid.UUID, changes: dict[st
                     raise Invalid("wallet_required", f"set a {need} wallet before allowing {asset}", field)
             await db.set_asset_allowed(conn, company_id, asset, allowed)
         return {"assets": assets_wire(await db.allowed_assets(conn, company_id))}
-
-
-assert set(WALLET_CHAINS) <= set(CHAINS)

@@ -8,10 +8,11 @@ from aiohttp import web
 
 from coinvoice.chains.utxo.rpc import BitcoinRpc
 from coinvoice.chains.utxo.watcher import UtxoWatcher
+from coinvoice.domain.assets import CHAINS
 from coinvoice.web.keys import HTTP, POOL, SETTINGS
 from coinvoice.workers.scheduler import Job
 
-UTXO_CHAINS = ("bitcoin", "litecoin", "bitcoincash")
+UTXO_CHAINS = tuple(c.name for c in CHAINS.values() if c.family == "utxo")
 WATCHERS = web.AppKey("chain_watchers", dict[str, UtxoWatcher])
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from aiohttp import web
 
-from coinvoice.domain.errors import NotFound
 from coinvoice.services import account as service
 from coinvoice.services import deliveries
-from coinvoice.web.api.account_schemas import LimitsIn, RotateIn, SettingsIn, WebhookUrlIn, query_int
+from coinvoice.web.api.account_schemas import LimitsIn, RotateIn, SettingsIn, WebhookUrlIn, query_int, uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import parse, read_json
 from coinvoice.web.keys import POOL, SETTINGS
@@ -70,15 +68,6 @@ async def rotate_secret_key(request: web.Request) -> web.Response:
     )
 
 
-def _uuid(value: str | None, code: str, what: str, field: str) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(code, f"no {what} with this id", field) from None
-
-
 @routes.get("/api/webhooks/deliveries")
 async def list_deliveries(request: web.Request) -> web.Response:
     company = await require_company(request)
@@ -87,7 +76,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
         request.app[POOL],
         company.id,
         state=q.get("state"),
-        invoice_id=_uuid(q.get("invoiceId"), "invoice_not_found", "invoice", "invoiceId"),
+        invoice_id=uuid_or_404(q.get("invoiceId"), "invoice_not_found", "invoice", "invoiceId"),
         limit=query_int(q, "limit", 20),
         cursor=q.get("cursor"),
     )
@@ -97,6 +86,6 @@ async def list_deliveries(request: web.Request) -> web.Response:
 @routes.post("/api/webhooks/deliveries/{delivery_id}/redeliver")
 async def redeliver(request: web.Request) -> web.Response:
     company = await require_company(request)
-    delivery_id = _uuid(request.match_info["delivery_id"], "delivery_not_found", "webhook delivery", "id")
+    delivery_id = uuid_or_404(request.match_info["delivery_id"], "delivery_not_found", "webhook delivery", "id")
     assert delivery_id is not None
     return web.json_response(await deliveries.redeliver(request.app[POOL], company.id, delivery_id), status=202)

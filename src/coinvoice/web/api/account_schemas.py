@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
-from coinvoice.domain.errors import Invalid
+from coinvoice.domain.errors import Invalid, NotFound
 from coinvoice.web.api.schemas import HttpUrl
 
 MAX_LIMIT_VALUE = Decimal("1e15")
@@ -77,3 +78,13 @@ def query_time(query: Any, name: str) -> datetime | None:
     if value.tzinfo is None:
         raise Invalid("invalid_time", f"{name} must include a zone, e.g. a trailing Z", name)
     return value
+
+
+def uuid_or_404(value: str | None, code: str, what: str, field: str) -> uuid.UUID | None:
+    """A UUID from a path or query value; a malformed one is as unknown as a missing object (404)."""
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(code, f"no {what} with this id", field) from None

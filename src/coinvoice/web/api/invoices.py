@@ -6,10 +6,11 @@ import uuid
 
 from aiohttp import web
 
-from coinvoice.domain.errors import Invalid, NotFound
+from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Item
 from coinvoice.jsonenc import json_response
 from coinvoice.services import invoices as service
+from coinvoice.web.api.account_schemas import uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
 from coinvoice.web.keys import POOL, RATES, SETTINGS
@@ -18,10 +19,9 @@ routes = web.RouteTableDef()
 
 
 def invoice_id_of(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["invoice_id"])
-    except ValueError:
-        raise NotFound("invoice_not_found", "no invoice with this id", "id") from None
+    invoice_id = uuid_or_404(request.match_info["invoice_id"], "invoice_not_found", "invoice", "id")
+    assert invoice_id is not None
+    return invoice_id
 
 
 @routes.post("/api/invoices/v1/regular")
