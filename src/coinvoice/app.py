@@ -23,7 +23,7 @@ from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
-from coinvoice.workers.chain_jobs import utxo_watcher_jobs, watchers_ctx
+from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
 from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def create_app(
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
-        app[JOBS].extend(utxo_watcher_jobs(app))
+        app[JOBS].extend(chain_watcher_jobs(app))
         app.cleanup_ctx.append(watchers_ctx)  # before the scheduler: cleaned up after it stops
         install_webhook_sender(app)
         app.cleanup_ctx.append(scheduler_ctx)

@@ -90,7 +90,7 @@ async def active_secret_keys(conn: asyncpg.Pool | asyncpg.Connection, company_id
 async def lock_company_invoice(conn: asyncpg.Connection, company_id: uuid.UUID, invoice_id: uuid.UUID):
     return await conn.fetchrow(
         "SELECT id, status, resolution,"
-        " EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.late AND d.state <> 'orphaned')"
+        " EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.late AND d.credited AND d.state <> 'orphaned')"
         "  AS has_late_deposit"
         " FROM invoices i WHERE i.id = $1 AND i.company_id = $2 FOR UPDATE",
         invoice_id,

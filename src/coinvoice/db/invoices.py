@@ -24,7 +24,7 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
                  'amount_units', d.amount_units::text, 'confirmations', d.confirmations,
                  'state', d.state, 'late', d.late, 'seen_at', d.seen_at,
                  'block_height', d.block_height) ORDER BY d.seen_at, d.txid, d.output_index), '[]')
-          FROM deposits d WHERE d.invoice_id = i.id) AS deposits
+          FROM deposits d WHERE d.invoice_id = i.id AND d.credited) AS deposits
   FROM invoices i
   JOIN companies c ON c.id = i.company_id
   LEFT JOIN quotes q ON q.invoice_id = i.id
@@ -156,7 +156,7 @@ async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> lis
     rows = await conn.fetch(
         "WITH due AS ("
         "  SELECT id FROM invoices i WHERE i.status = 'pending' AND i.expires_at <= $1"
-        "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.state <> 'orphaned' AND NOT d.late)"
+        "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.credited AND d.state <> 'orphaned' AND NOT d.late)"
         "   ORDER BY i.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
         " UPDATE invoices SET status = 'expired', updated_at = $1 FROM due WHERE invoices.id = due.id"
         " RETURNING invoices.id",
