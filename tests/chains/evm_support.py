@@ -14,7 +14,10 @@ from coinvoice.chains.evm.adapter import EvmAdapter
 from coinvoice.chains.follower import BlockFollower
 from coinvoice.config import Settings
 from coinvoice.domain.chains import CHAINS
+from tests.chains.watch_support import filled_invoice
 from tests.conftest import TPUB
+
+__all__ = ["filled_invoice"]  # re-exported: the EVM tests fill invoices the same way
 from tests.support.anvil import AnvilNode
 
 _indexes = random.Random()
@@ -62,25 +65,6 @@ async def accept_evm(api, company: dict[str, str], pool: asyncpg.Pool, chain: st
         _indexes.randrange(1_000, 2**31 - 10_000),
         chain,
     )
-
-
-async def filled_invoice(api, company: dict[str, str], code: str, price: str = "10") -> dict[str, Any]:
-    """A eur invoice created by the merchant and filled with ``code`` by the payer, over HTTP."""
-    status, created = await api.call(
-        "POST",
-        "/api/invoices/v1/regular",
-        token=company["publicToken"],
-        json_body={"invoiceCurrency": "eur", "items": [{"name": "Coffee", "price": price}]},
-    )
-    assert status == 201, created
-    status, view = await api.call(
-        "POST",
-        f"/api/invoices/v1/regular/{created['id']}/proceed",
-        json_body={"clientEmail": "payer@example.com", "paymentCurrency": code},
-    )
-    assert status == 200, view
-    assert view["status"] == "pending"
-    return view
 
 
 def due_units(view: dict[str, Any], decimals: int) -> int:

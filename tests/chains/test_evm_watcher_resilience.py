@@ -8,10 +8,8 @@ import logging
 import uuid
 from dataclasses import replace
 
-import pytest
 from eth_account import Account
 
-from coinvoice.chains import follower as follower_module
 from coinvoice.db.pool import create_pool
 from coinvoice.domain.assets import PAYMENT_ASSETS
 from coinvoice.web.pay.model import build_page
@@ -25,7 +23,12 @@ from tests.chains.evm_support import (
     filled_invoice,
     status_of,
 )
-from tests.chains.watch_support import event_types
+from tests.chains.watch_support import (
+    event_types,
+    kill_inside_nth_paying_block,
+    poll_through_an_outage,
+    poll_until_leading,
+)
 
 #: the mnemonic behind tests/conftest.py's TPUB (its account m/84'/1'/0'); derived here by another library
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
@@ -99,34 +102,14 @@ async def test_killed_mid_catch_up_a_new_watcher_records_every_deposit_once(
         paying.append(anvil.block_number())
         anvil.mine(3)
 
-    inside = asyncio.Event()
-    record = follower_module.deposits.record_transfers
-    seen = 0
-
-    async def record_then_hang(conn, settings, **kw):
-        nonlocal seen
-        touched = await record(conn, settings, **kw)
-        if touched:
-            seen += 1
-            if seen == 3:
-                inside.set()
-                await asyncio.Event().wait()
-        return touched
-
-    monkeypatch.setattr(follower_module.deposits, "record_transfers", record_then_hang)
-    task = asyncio.create_task(first.poll())
-    await asyncio.wait_for(inside.wait(), 30)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await kill_inside_nth_paying_block(first.poll(), monkeypatch, 3)
     first_pool.terminate()
-    monkeypatch.undo()
 
     cursor = await pool.fetchval("SELECT height FROM chain_cursors WHERE chain = 'ethereum'")
     assert paying[1] <= cursor < paying[2]
     second = evm_watcher(eth_settings, pool)
     try:
-        await second.poll()
+        await poll_until_leading(second)
     finally:
         await second.close()
     for view in invoices:
@@ -145,25 +128,11 @@ async def test_node_down_backs_off_then_catches_up(api, eth_merchant, pool, anvi
         await watcher.poll()
         view = await filled_invoice(api, eth_merchant, "eth")
         anvil.send_eth(address_of(view), due_units(view, 18))
-        anvil.stop()
-        try:
-            with caplog.at_level(logging.WARNING, logger="coinvoice.chains.evm.adapter"):
-                await watcher.poll()
-                await watcher.poll()  # inside the backoff: does not even try
-                await asyncio.sleep(0.25)
-                await watcher.poll()
-            warnings = [r.getMessage() for r in caplog.records if r.name == "coinvoice.chains.evm.adapter"]
-            assert len(warnings) == 2, warnings
-            assert all(w.startswith("ethereum node unavailable (") for w in warnings)
-            assert "retrying in 0.2 s" in warnings[0] and "retrying in 0.4 s" in warnings[1]
+
+        async def still_pending() -> None:
             assert await status_of(api, view["id"]) == "pending"
-        finally:
-            anvil.start()
-        await asyncio.sleep(0.45)
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="coinvoice.chains.evm.adapter"):
-            await watcher.poll()
-        assert "ethereum node is reachable again after 2 failed polls" in caplog.text
+
+        await poll_through_an_outage(watcher, anvil, caplog, still_pending)
         assert await status_of(api, view["id"]) == "done"
     finally:
         await watcher.close()
