@@ -34,8 +34,8 @@ DEFAULT_CONFIRMATIONS = {
     "usdterc20": 12,
     "usdc": 12,
     "bnb": 15,
-    "trx": 20,
-    "trc20usdt": 20,
+    "trx": 19,  # TRON's solidification depth: a block is irreversible once 19 of 27 producers built on it
+    "trc20usdt": 19,
     "sol": 32,
     "ton": 1,
 }
@@ -56,6 +56,10 @@ class ChainSettings:
     chain_id: int | None = None
     #: EVM: find native value sent by contracts through the node's trace API
     internal_transfers: bool = True
+    #: HTTP-API chains (TRON): sent as the provider's API key header (TronGrid's TRON-PRO-API-KEY)
+    api_key: str | None = field(default=None, repr=False)
+    #: HTTP-API chains (TRON): most requests per second sent to the node; 0 means no limit
+    max_requests_per_second: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +210,22 @@ def _chains(env: Mapping[str, str]) -> dict[str, ChainSettings]:
                 raise ConfigError(f"{prefix}CHAIN_ID must be a positive whole number (an EIP-155 chain id)")
             chain_id = int(raw)
         internal = _flag(env, prefix + "INTERNAL_TRANSFERS", default=True)
+        rate = env.get(prefix + "MAX_REQUESTS_PER_SECOND", "10")
+        try:
+            max_rps = float(rate)  # a request rate, not money
+        except ValueError:
+            max_rps = -1.0
+        if not max_rps >= 0 or max_rps == float("inf"):
+            raise ConfigError(f"{prefix}MAX_REQUESTS_PER_SECOND must be a number >= 0 (0: no limit), not {rate!r}")
         chains[chain.name] = ChainSettings(
-            network, env.get(prefix + "RPC_URL") or None, poll_seconds, explorer, chain_id, internal
+            network,
+            env.get(prefix + "RPC_URL") or None,
+            poll_seconds,
+            explorer,
+            chain_id,
+            internal,
+            env.get(prefix + "API_KEY", "").strip() or None,
+            max_rps,
         )
     return chains
 

@@ -190,3 +190,22 @@ def test_webhook_timings_are_read_from_the_environment(load):
 def test_bad_webhook_timings_are_config_errors_naming_the_variable(load, value):
     with pytest.raises(ConfigError, match="COINVOICE_WEBHOOK_TIMEOUT_SECONDS"):
         load(COINVOICE_WEBHOOK_TIMEOUT_SECONDS=value)
+
+
+def test_tron_api_key_and_request_rate_are_read_and_the_key_is_never_shown(load):
+    s = load(COINVOICE_TRON_API_KEY=" secret-key ", COINVOICE_TRON_MAX_REQUESTS_PER_SECOND="2.5")
+    assert s.chain("tron").api_key == "secret-key"
+    assert s.chain("tron").max_requests_per_second == 2.5
+    assert "secret-key" not in repr(s)
+    assert load().chain("tron").api_key is None and load().chain("tron").max_requests_per_second == 10
+
+
+@pytest.mark.parametrize("value", ["fast", "-1", "inf", "nan"])
+def test_a_bad_request_rate_is_a_config_error_naming_the_variable(load, value):
+    with pytest.raises(ConfigError, match="COINVOICE_TRON_MAX_REQUESTS_PER_SECOND"):
+        load(COINVOICE_TRON_MAX_REQUESTS_PER_SECOND=value)
+
+
+def test_tron_assets_need_19_confirmations_by_default(load):
+    s = load()
+    assert s.confirmations_for("trx") == s.confirmations_for("trc20usdt") == 19
