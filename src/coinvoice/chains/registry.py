@@ -31,7 +31,13 @@ def _evm(chain: Chain, settings: Settings, http: aiohttp.ClientSession) -> Chain
     return EvmAdapter.from_settings(chain, settings)
 
 
-ADAPTERS: dict[str, AdapterFactory] = {"utxo": _utxo, "evm": _evm}
+def _tron(chain: Chain, settings: Settings, http: aiohttp.ClientSession) -> ChainAdapter:
+    from coinvoice.chains.tron.adapter import TronAdapter
+
+    return TronAdapter.from_settings(chain, settings, http)
+
+
+ADAPTERS: dict[str, AdapterFactory] = {"utxo": _utxo, "evm": _evm, "tron": _tron}
 
 
 def watched_chains(settings: Settings) -> list[Chain]:
