@@ -18,7 +18,7 @@ from coinvoice.db.pool import create_pool
 from coinvoice.services.companies import create_company
 from tests.support import database
 
-pytest_plugins = ["tests.support.node_fixtures", "tests.chains.evm_fixtures"]
+pytest_plugins = ["tests.support.node_fixtures", "tests.chains.evm_fixtures", "tests.chains.tron_fixtures"]
 
 TEST_ENV = {
     "COINVOICE_MASTER_KEY": "test-master-key",

@@ -1,5 +1,5 @@
-"""Pytest fixtures for external test nodes: per session (per xdist worker) one litecoind regtest node and two anvil
-EVM nodes (chain id 31337, and 56 for a BSC-like chain)."""
+"""Pytest fixtures for external test nodes: per session (per xdist worker) one litecoind regtest node, two anvil
+EVM nodes (chain id 31337, and 56 for a BSC-like chain) and a stand-in of a java-tron FullNode HTTP API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.anvil import AnvilMissing, AnvilNode, start_anvil
 from tests.support.litecoind import LitecoindMissing, LitecoinNode, start_litecoind
+from tests.support.tron_standin import TronStandin
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +55,16 @@ def anvil() -> Iterator[AnvilNode]:
 def anvil_bsc() -> Iterator[AnvilNode]:
     """A BSC-like anvil node (chain id 56, `eth_chainId` 0x38), otherwise like `anvil`."""
     yield from _anvil(56)
+
+
+@pytest.fixture(scope="session")
+def tron_node() -> Iterator[TronStandin]:
+    """The TRON stand-in (tests/support/tron_standin.py) on 127.0.0.1, one block mined per accepted transaction.
+
+    Shared by the worker's tests like anvil: pay fresh addresses, and restore ``automine`` if you turn it off.
+    """
+    node = TronStandin().start()
+    try:
+        yield node
+    finally:
+        node.close()
