@@ -31,6 +31,7 @@ TEST_ENV = {
             "usd/usdt": "1",
             "eur/eth": "0.0004",
             "eur/bnb": "0.002",
+            "eur/trx": "9.5",
         }
     ),
     "COINVOICE_BTC_NETWORK": "regtest",
