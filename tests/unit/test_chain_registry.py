@@ -27,7 +27,7 @@ def test_every_chain_has_all_networks_and_a_uri_builder():
         assert chain.family in _BUILDERS, chain.name
 
 
-@pytest.mark.parametrize("family", ["utxo", "evm"])
+@pytest.mark.parametrize("family", ["utxo", "evm", "tron"])
 def test_watched_families_have_an_adapter(family):
     assert family in ADAPTERS
 
