@@ -49,3 +49,15 @@ def test_what_is_not_a_tron_address_is_refused(text):
 def test_hex_that_is_not_a_tron_address_is_refused(text):
     with pytest.raises(InvalidTronAddress):
         to_base58(text)
+
+
+def test_the_fast_base58check_encoder_agrees_with_bip_utils_including_leading_zero_bytes():
+    import os
+
+    from bip_utils import Base58Encoder
+
+    from coinvoice.chains.tron.address import _base58check
+
+    for n in range(2000):
+        payload = bytes(n % 4) + os.urandom(21 - n % 4)
+        assert _base58check(payload) == Base58Encoder.CheckEncode(payload)

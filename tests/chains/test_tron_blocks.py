@@ -10,7 +10,7 @@ import pytest
 
 from coinvoice.chains.base import BlockGone
 from coinvoice.chains.tron.address import account_id, to_base58
-from coinvoice.chains.tron.blocks import block_ref, parse_block
+from coinvoice.chains.tron.blocks import block_ref, parse_block, recipients
 
 EXAMPLES = Path(__file__).parent / "tron_api"
 USDT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
@@ -103,3 +103,11 @@ def test_infos_of_another_block_mean_the_chain_moved():
     other = example("getblockbynum")
     with pytest.raises(BlockGone):
         parse(other, example("gettransactioninfobyblocknum"))
+
+
+def test_recipients_are_every_address_the_block_may_pay_as_base58():
+    block, infos = example("getnowblock"), example("gettransactioninfobyblocknum")
+    values = [tx["raw_data"]["contract"][0]["parameter"]["value"] for tx in block["transactions"]]
+    expected = {to_base58(v["to_address"]) for v in values if "to_address" in v}
+    expected.add(to_base58(infos[1]["log"][0]["topics"][2][-40:]))
+    assert recipients(block, infos) == expected  # the reverted call's recipient may be absent: it has no log

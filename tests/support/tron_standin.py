@@ -361,10 +361,12 @@ class TronLedger:
 class TronStandin:
     """The ledger served over HTTP on 127.0.0.1 from a background thread; methods are safe to call from tests."""
 
-    def __init__(self, *, automine: bool = True, initial_blocks: int = 8) -> None:
-        self.ledger = TronLedger(initial_blocks)
+    def __init__(
+        self, *, automine: bool = True, initial_blocks: int = 8, ledger: TronLedger | None = None, port: int = 0
+    ) -> None:
+        self.ledger = ledger or TronLedger(initial_blocks)
         self.automine = automine
-        self.port = 0
+        self.port = port  # 0: a free one, kept across stop() and start()
         self.requests: Counter[str] = Counter()  # path -> requests served
         self.last_headers: dict[str, str] = {}
         self._throttled: list[tuple[int, str | None]] = []  # answers to give instead of the next requests

@@ -10,7 +10,7 @@ import aiohttp
 
 from coinvoice.chains.base import Block, BlockGone, ChainMisconfigured, NodeUnavailable, PendingScan
 from coinvoice.chains.tron.address import InvalidTronAddress, account_id, to_hex
-from coinvoice.chains.tron.blocks import block_ref, parse_block
+from coinvoice.chains.tron.blocks import block_infos, block_ref, parse_block, recipients
 from coinvoice.chains.tron.http import TronHttp
 from coinvoice.config import Settings
 from coinvoice.domain.assets import PAYMENT_ASSETS
@@ -122,7 +122,8 @@ class TronAdapter:
 
     async def transfers(self, block: Block, ours: Collection[str]) -> list[Transfer]:
         wanted = set(ours)
-        return [t for t in block.data if t.address in wanted]
+        raw, infos = block.data
+        return parse_block(self.chain, self.native, self._tokens, raw, infos, wanted)[1]
 
     async def pending(self) -> PendingScan | None:
         return None  # mined blocks only: a TRON transaction shows once it is in a block (3 s)
@@ -142,9 +143,9 @@ class TronAdapter:
         if [block_ref(b).height for b in raw_blocks] != list(heights):
             raise BlockGone(f"{self.chain} has no blocks {first}..{last} (or not all of them)")
         blocks = []
-        for raw, info in zip(raw_blocks, infos, strict=True):
-            ref, transfers = parse_block(self.chain, self.native, self._tokens, raw, info)
-            blocks.append(Block(ref, transfers, {t.address for t in transfers}))
+        for raw, answer in zip(raw_blocks, infos, strict=True):
+            checked = block_infos(self.chain, raw, answer)
+            blocks.append(Block(block_ref(raw), (raw, checked), recipients(raw, checked)))
         return blocks
 
 

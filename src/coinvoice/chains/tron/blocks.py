@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from coinvoice.chains.base import BlockGone
@@ -24,10 +24,41 @@ def block_ref(block: Mapping[str, Any]) -> BlockRef:
     )
 
 
+def block_infos(chain: str, block: Mapping[str, Any], infos: Any) -> list[Any]:
+    """The block's ``gettransactioninfobyblocknum`` answer as a list, checked to hold exactly its transactions;
+    BlockGone when they are another block's (the chain moved between the two requests)."""
+    infos = infos if isinstance(infos, list) else []  # `{}` answers block 0
+    if {tx["txID"] for tx in block.get("transactions") or ()} != {i.get("id") for i in infos}:
+        ref = block_ref(block)
+        raise BlockGone(f"{chain} transaction infos of block {ref.height} are not those of block {ref.hash}")
+    return infos
+
+
+def recipients(block: Mapping[str, Any], infos: list[Any]) -> set[str]:
+    """Every address the block may pay (TRX, TRC-10 and Transfer log recipients, whatever the result): cheap
+    enough for every block of a catch-up; only blocks paying our addresses are parsed into transfers."""
+    found = set()
+    for tx in block.get("transactions") or ():
+        to = tx["raw_data"]["contract"][0]["parameter"]["value"].get("to_address")
+        if to:
+            found.add(to_base58(to))
+    for info in infos:
+        for log in info.get("log") or ():
+            topics = log.get("topics") or ()
+            if len(topics) == 3 and topics[0] == TRANSFER_TOPIC:
+                found.add(to_base58(topics[2][-40:]))
+    return found
+
+
 def parse_block(
-    chain: str, native: str, tokens: Mapping[str, str], block: Mapping[str, Any], infos: Any
+    chain: str,
+    native: str,
+    tokens: Mapping[str, str],
+    block: Mapping[str, Any],
+    infos: Any,
+    wanted: Collection[str] | None = None,
 ) -> tuple[BlockRef, list[Transfer]]:
-    """Every transfer the block makes that counts on chain (SUCCESS results only).
+    """The transfers the block makes that count on chain (SUCCESS results only), to ``wanted`` addresses if given.
 
     ``infos`` is the block's ``gettransactioninfobyblocknum`` answer; ``tokens`` maps a configured TRC-20
     contract's 20-byte account id (40 hex digits) to its payment asset code. TRC-10 and other TRC-20
@@ -35,53 +66,43 @@ def parse_block(
     than the block's (the chain moved between the two requests).
     """
     ref = block_ref(block)
-    txs = block.get("transactions") or []
-    infos = infos if isinstance(infos, list) else []  # `{}` answers block 0
-    if sorted(tx["txID"] for tx in txs) != sorted(i.get("id", "") for i in infos):
-        raise BlockGone(f"{chain} transaction infos of block {ref.height} are not those of block {ref.hash}")
-    found = [t for tx in txs if (t := _own_value(chain, native, tx, ref)) is not None]
+    infos = block_infos(chain, block, infos)
+    found = []
+    for tx in block.get("transactions") or ():
+        contract = tx["raw_data"]["contract"][0]  # java-tron accepts exactly one contract per transaction
+        value = contract["parameter"]["value"]
+        to = to_base58(value["to_address"]) if "to_address" in value else None
+        if to is None or (wanted is not None and to not in wanted):
+            continue
+        if (tx.get("ret") or [{}])[0].get("contractRet") != SUCCESS:
+            continue
+        if contract.get("type") == "TransferContract":
+            asset, token = native, None
+        elif contract.get("type") == "TransferAssetContract":
+            asset, token = None, _token_id(value.get("asset_name", ""))
+        else:
+            continue
+        found.append(Transfer(chain, tx["txID"], NATIVE_INDEX, to, int(value.get("amount", 0)), asset, ref, token))
     for info in infos:
         if info.get("result") != "FAILED" and info.get("receipt", {}).get("result") == SUCCESS:
-            found.extend(_token_transfers(chain, tokens, info, ref))
+            found.extend(_token_transfers(chain, tokens, info, ref, wanted))
     return ref, found
 
 
-def _own_value(chain: str, native: str, tx: Mapping[str, Any], ref: BlockRef) -> Transfer | None:
-    """TRX (TransferContract) or a TRC-10 token (TransferAssetContract) sent by a transaction that succeeded."""
-    if (tx.get("ret") or [{}])[0].get("contractRet") != SUCCESS:
-        return None
-    contract = tx["raw_data"]["contract"][0]  # java-tron accepts exactly one contract per transaction
-    kind, value = contract.get("type"), contract["parameter"]["value"]
-    if kind == "TransferContract":
-        asset, token = native, None
-    elif kind == "TransferAssetContract":
-        asset, token = None, _token_id(value.get("asset_name", ""))
-    else:
-        return None
-    return Transfer(
-        chain, tx["txID"], NATIVE_INDEX, to_base58(value["to_address"]), int(value.get("amount", 0)), asset, ref, token
-    )
-
-
-def _token_transfers(chain: str, tokens: Mapping[str, str], info: Mapping[str, Any], ref: BlockRef) -> list[Transfer]:
+def _token_transfers(
+    chain: str, tokens: Mapping[str, str], info: Mapping[str, Any], ref: BlockRef, wanted: Collection[str] | None
+) -> list[Transfer]:
     found = []
     for position, log in enumerate(info.get("log") or ()):
         topics, data = log.get("topics") or (), log.get("data") or ""
-        if len(topics) != 3 or topics[0].lower() != TRANSFER_TOPIC or len(data) < 64:
+        if len(topics) != 3 or topics[0] != TRANSFER_TOPIC or len(data) < 64:
             continue  # not an ERC-20-style Transfer (TRC-721 indexes its token id as a fourth topic)
+        to = to_base58(topics[2][-40:])
+        if wanted is not None and to not in wanted:
+            continue
         contract = str(log.get("address", ""))[-40:].lower()
-        found.append(
-            Transfer(
-                chain,
-                info["id"],
-                position,
-                to_base58(topics[2][-40:]),
-                int(data[:64], 16),
-                tokens.get(contract),
-                ref,
-                to_base58(contract),
-            )
-        )
+        amount = int(data[:64], 16)
+        found.append(Transfer(chain, info["id"], position, to, amount, tokens.get(contract), ref, to_base58(contract)))
     return found
 
 
