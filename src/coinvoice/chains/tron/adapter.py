@@ -21,6 +21,8 @@ from coinvoice.domain.transfers import Transfer
 ZERO_ADDRESS = "41" + "00" * 20
 #: getblockbylimitnext answers at most this many blocks.
 MAX_RANGE = 100
+#: What reading an answer that is not the documented shape raises: the node "answered garbage".
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)
 
 
 class TronAdapter:
@@ -97,9 +99,10 @@ class TronAdapter:
 
     async def tip(self) -> int:
         now = await self._http.post("/wallet/getnowblock", {})
-        if not isinstance(now, dict) or "block_header" not in now:
-            raise NodeUnavailable(f"{self.chain} node has no block yet")
-        ref = block_ref(now)
+        try:
+            ref = block_ref(now)
+        except UNREADABLE:
+            raise NodeUnavailable(f"{self.chain} node answered getnowblock without a block: {now!r:.200}") from None
         self._recent = {ref.height: ref.hash}
         if ref.height > 0 and ref.prev_hash:
             self._recent[ref.height - 1] = ref.prev_hash
@@ -121,9 +124,11 @@ class TronAdapter:
         return blocks
 
     async def transfers(self, block: Block, ours: Collection[str]) -> list[Transfer]:
-        wanted = set(ours)
         raw, infos = block.data
-        return parse_block(self.chain, self.native, self._tokens, raw, infos, wanted)[1]
+        try:
+            return parse_block(self.chain, self.native, self._tokens, raw, infos, set(ours))[1]
+        except UNREADABLE as exc:
+            raise NodeUnavailable(f"{self.chain} block {block.ref.height} cannot be read: {exc!r}") from exc
 
     async def pending(self) -> PendingScan | None:
         return None  # mined blocks only: a TRON transaction shows once it is in a block (3 s)
@@ -139,13 +144,16 @@ class TronAdapter:
             self._http.post("/wallet/getblockbylimitnext", {"startNum": first, "endNum": last + 1}),
             *(self._http.post("/wallet/gettransactioninfobyblocknum", {"num": h}) for h in heights),
         )
-        raw_blocks = sorted(_blocks_of(ranged), key=lambda b: block_ref(b).height)
-        if [block_ref(b).height for b in raw_blocks] != list(heights):
-            raise BlockGone(f"{self.chain} has no blocks {first}..{last} (or not all of them)")
-        blocks = []
-        for raw, answer in zip(raw_blocks, infos, strict=True):
-            checked = block_infos(self.chain, raw, answer)
-            blocks.append(Block(block_ref(raw), (raw, checked), recipients(raw, checked)))
+        try:
+            raw_blocks = sorted(_blocks_of(ranged), key=lambda b: block_ref(b).height)
+            if [block_ref(b).height for b in raw_blocks] != list(heights):
+                raise BlockGone(f"{self.chain} has no blocks {first}..{last} (or not all of them)")
+            blocks = []
+            for raw, answer in zip(raw_blocks, infos, strict=True):
+                checked = block_infos(self.chain, raw, answer)
+                blocks.append(Block(block_ref(raw), (raw, checked), recipients(raw, checked)))
+        except UNREADABLE as exc:
+            raise NodeUnavailable(f"{self.chain} blocks {first}..{last} cannot be read: {exc!r}") from exc
         return blocks
 
 
