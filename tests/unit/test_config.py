@@ -159,7 +159,7 @@ def test_non_numeric_numbers_are_config_errors_naming_the_variable(load, name, v
 
 
 def test_rates_providers_is_a_comma_list(load):
-    assert load(COINVOICE_RATES_PROVIDERS=" fixed, other ,,").rates_providers == ("fixed", "other")
+    assert load(COINVOICE_RATES_PROVIDERS=" fixed, Kraken ,,").rates_providers == ("fixed", "kraken")
 
 
 def test_the_master_key_is_generated_once_private_and_reused(tmp_path):
