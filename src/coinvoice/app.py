@@ -12,7 +12,7 @@ from coinvoice.config import Settings
 from coinvoice.db.company_cache import CompanyCache
 from coinvoice.db.migrate import migrate
 from coinvoice.db.pool import create_pool, database_url
-from coinvoice.rates.service import build_rate_service
+from coinvoice.rates.service import RateService
 from coinvoice.web.api import account as account_api
 from coinvoice.web.api import company as company_api
 from coinvoice.web.api import invoices as invoices_api
@@ -24,6 +24,7 @@ from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_mid
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
 from coinvoice.workers.chain_jobs import utxo_watcher_jobs, watchers_ctx
+from coinvoice.workers.rate_jobs import install_rate_refresh
 from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ def create_app(
     app = web.Application(middlewares=[metrics_middleware, error_middleware, company_writes_middleware])
     app[METRICS] = Metrics()
     app[SETTINGS] = settings
-    app[RATES] = build_rate_service(settings)
+    app[RATES] = RateService(settings)
+    app[METRICS].rates.watch_ages(app[RATES].providers, app[RATES].age_seconds)
     app[JOBS] = []
     if dsn:
         app[DSN] = dsn
@@ -82,6 +84,7 @@ def create_app(
         app[JOBS].extend(utxo_watcher_jobs(app))
         app.cleanup_ctx.append(watchers_ctx)  # before the scheduler: cleaned up after it stops
         install_webhook_sender(app)
+        install_rate_refresh(app)
         app.cleanup_ctx.append(scheduler_ctx)
     return app
 

@@ -1,17 +1,35 @@
-"""Fixtures for the rate tests: provider stand-ins on 127.0.0.1 and settings using them."""
+"""Fixtures for the rate tests: provider stand-ins on 127.0.0.1, settings using them, a refresher, a gateway."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from bip_utils import Bip32Slip10Secp256k1, Bip39SeedGenerator
 
+from coinvoice.app import create_app
 from coinvoice.config import Settings, load_settings
-from tests.conftest import TEST_ENV
+from coinvoice.netfees.registry import fee_estimators
+from coinvoice.rates.metrics import RateMetrics
+from coinvoice.rates.providers import network_providers
+from coinvoice.rates.refresh import RateRefresher
+from coinvoice.rates.service import RateService
+from coinvoice.services.companies import create_company, set_assets, set_wallet
+from coinvoice.web.keys import RATES
+from coinvoice.web.metrics import METRICS
+from tests.conftest import TEST_ENV, TPUB, Api
 from tests.support.rate_standins import StandIns
 
 ALL_FOUR = "kraken,binance,coinbase,coingecko"
+CREATE = "/api/invoices/v1/regular"
 
 
 @pytest.fixture
@@ -43,3 +61,80 @@ def market_settings(market_env: dict[str, str]) -> Settings:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+def make_refresher(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    http: aiohttp.ClientSession,
+    service: RateService,
+    metrics: RateMetrics | None = None,
+) -> RateRefresher:
+    return RateRefresher(
+        settings, pool, http, service, network_providers(settings), fee_estimators(settings, http), metrics
+    )
+
+
+@dataclass
+class Gateway:
+    """A gateway (API role) quoting from the rate cache, its refresher, and a merchant accepting ltc, trx, usdt."""
+
+    api: Api
+    app: web.Application
+    refresher: RateRefresher
+    company: dict[str, str]
+
+    async def refresh(self) -> None:
+        await self.refresher.run()
+
+    async def invoice(self, currency: str = "eur", price: str = "100", **changes: Any) -> dict[str, Any]:
+        body = {"invoiceCurrency": currency, "items": [{"name": "Coffee", "price": price}], **changes}
+        status, view = await self.api.call("POST", CREATE, token=self.company["publicToken"], json_body=body)
+        assert status == 201, view
+        return view
+
+    async def fill(self, invoice_id: str, currency: str = "ltc") -> tuple[int, Any]:
+        body = {"clientEmail": "payer@example.com", "paymentCurrency": currency}
+        return await self.api.call("POST", f"{CREATE}/{invoice_id}/proceed", json_body=body)
+
+
+StartGateway = Callable[..., Awaitable[Gateway]]
+
+
+@pytest.fixture
+async def start_gateway(
+    market_env: dict[str, str], db_url: str, pool: asyncpg.Pool, http: aiohttp.ClientSession
+) -> AsyncIterator[StartGateway]:
+    """Start an API-role gateway with extra variables; its refresher runs only when the test says so."""
+    servers: list[TestServer] = []
+    refreshers: list[RateRefresher] = []
+    async with aiohttp.ClientSession() as session:
+
+        async def start(**env: str) -> Gateway:
+            settings = load_settings({**market_env, **env})
+            app = create_app(settings, dsn=db_url, role="api")
+            server = TestServer(app, host="127.0.0.1")
+            await server.start_server()
+            servers.append(server)
+            refresher = make_refresher(settings, pool, http, app[RATES], app[METRICS].rates)
+            refreshers.append(refresher)
+            company = await create_company(pool, settings, "Rates & Co", None, None)
+            company_id = uuid.UUID(company["id"])
+            for chain in ("litecoin", "tron", "ethereum"):
+                await set_wallet(pool, settings, company_id, chain, TPUB if chain == "litecoin" else _xpub(chain))
+            await set_assets(pool, company_id, {"ltc": True, "trx": True, "usdt": True})
+            return Gateway(Api(server, session), app, refresher, company)
+
+        yield start
+        for refresher in refreshers:
+            await refresher.close()
+        for server in servers:
+            await server.close()
+
+
+@cache
+def _xpub(chain: str) -> str:
+    """An account-level BIP44 xpub of the test mnemonic (abandon x11 about) for ethereum or tron."""
+    seed = Bip39SeedGenerator("abandon " * 11 + "about").Generate()
+    coin = {"ethereum": 60, "tron": 195}[chain]
+    return Bip32Slip10Secp256k1.FromSeedAndPath(seed, f"m/44'/{coin}'/0'").PublicKey().ToExtended()

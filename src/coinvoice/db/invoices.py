@@ -17,7 +17,7 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
        (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}')
           FROM company_assets a WHERE a.company_id = i.company_id) AS assets,
        q.asset AS quote_asset, q.decimals, q.rate, q.fee_units::text AS fee_units,
-       q.due_units::text AS due_units,
+       q.due_units::text AS due_units, q.rate_sources, q.network_fee_units::text AS network_fee_units,
        ad.id AS address_id, ad.chain, ad.address, ad.tag,
        (SELECT coalesce(json_agg(json_build_object(
                  'id', d.id, 'txid', d.txid, 'index', d.output_index, 'asset', d.asset,
@@ -90,8 +90,9 @@ async def lock_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> async
 
 async def insert_quote(conn: asyncpg.Connection, invoice_id: uuid.UUID, q: dict[str, Any]) -> None:
     await conn.execute(
-        "INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source, quoted_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source, quoted_at,"
+        " rate_sources, spread_percent, network_fee_units, network_fee_source)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         invoice_id,
         q["asset"],
         q["decimals"],
@@ -100,6 +101,10 @@ async def insert_quote(conn: asyncpg.Connection, invoice_id: uuid.UUID, q: dict[
         q["due_units"],
         q["rate_source"],
         q["quoted_at"],
+        q["rate_sources"],
+        q["spread_percent"],
+        q["network_fee_units"],
+        q["network_fee_source"],
     )
 
 

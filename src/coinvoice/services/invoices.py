@@ -27,6 +27,7 @@ from coinvoice.domain.money import fmt
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.rates.service import RateService
 from coinvoice.services.events import emit, event_payload
+from coinvoice.services.rates import rate_sources_json
 from coinvoice.services.views import invoice_view
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ async def fill(
     """The payer's proceed: freeze a quote, allocate an address, start the expiry clock (-> pending)."""
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise Invalid("invalid_email", "clientEmail must be a valid email address", "clientEmail")
+    await rates.ready(pool)  # this process's copy of the rate cache, read before any row is locked
     async with pool.acquire() as conn, conn.transaction():
         inv = await db.lock_invoice(conn, invoice_id)
         if inv is None:
@@ -177,13 +179,16 @@ async def fill(
         allowed = await db_companies.allowed_assets(conn, inv["company_id"])
         if not allowed.get(asset.asset):
             raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
-        rate = await rates.rate(inv["invoice_currency"], asset.asset)
+        # synchronous on purpose: a quote comes from the cached rates, nothing here can wait on a provider
+        pricing = rates.pricing(inv["invoice_currency"], code, payer_pays_fee=not inv["merchant_pays_fee"])
         quote = make_quote(
             Decimal(inv["total"]),
-            rate.value,
+            pricing.rate.value,
             settings.fee_for(code),
             asset.decimals,
             inv["merchant_pays_fee"],
+            network_fee=pricing.network_fee,
+            network_fee_max_percent=settings.network_fee_max_percent,
         )
         now = datetime.now(UTC)
         await db.insert_quote(
@@ -195,7 +200,11 @@ async def fill(
                 "rate": quote.rate,
                 "fee_units": quote.fee_units,
                 "due_units": quote.due_units,
-                "rate_source": rate.source,
+                "rate_source": pricing.rate.summary,
+                "rate_sources": rate_sources_json(pricing.rate.sources),
+                "spread_percent": pricing.rate.spread_percent,
+                "network_fee_units": quote.network_fee_units,
+                "network_fee_source": pricing.network_fee_source,
                 "quoted_at": now,
             },
         )

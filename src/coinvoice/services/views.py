@@ -64,6 +64,8 @@ def invoice_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
         "amount": fmt(from_base_units(due, decimals)),
         "received": fmt(from_base_units(received, decimals)),
         "remaining": fmt(from_base_units(max(0, due - received), decimals)),
+        "networkFee": fmt(from_base_units(int(row["network_fee_units"]), decimals)),
+        "rateSources": row["rate_sources"],
     }
     if live:
         view["invoiceTransactions"] = [

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from coinvoice.rates.metrics import RateMetrics
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -22,6 +24,7 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        self.rates = RateMetrics(self.registry)
 
 
 METRICS = web.AppKey("metrics", Metrics)

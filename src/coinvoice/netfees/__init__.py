@@ -1,0 +1,1 @@
+"""coinvoice.netfees: network-fee estimators per chain family, cached by the rate refresh job."""
