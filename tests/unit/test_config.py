@@ -190,3 +190,80 @@ def test_webhook_timings_are_read_from_the_environment(load):
 def test_bad_webhook_timings_are_config_errors_naming_the_variable(load, value):
     with pytest.raises(ConfigError, match="COINVOICE_WEBHOOK_TIMEOUT_SECONDS"):
         load(COINVOICE_WEBHOOK_TIMEOUT_SECONDS=value)
+
+
+def test_rate_settings_defaults(load):
+    s = load()
+    assert (s.rates_refresh_seconds, s.rates_max_age_seconds, s.rates_min_sources) == (30.0, 300.0, 1)
+    assert (s.rates_max_deviation_percent, s.rates_max_change_factor, s.rates_timeout_seconds) == (3, 2, 5.0)
+    assert s.rates_urls["kraken"] == "https://api.kraken.com"
+    assert (s.rates_spread_percent, s.rates_pegs, s.rates_api_keys) == ({}, {}, {})
+    assert s.spread_for("ltc") == 0
+    assert s.network_fee_max_percent == 5
+    assert s.network_fee_fallback_for("trc20usdt") == Decimal(14)
+
+
+def test_several_providers_need_two_sources_by_default(load):
+    assert load(COINVOICE_RATES_PROVIDERS="kraken,coingecko").rates_min_sources == 2
+    assert load(COINVOICE_RATES_PROVIDERS="kraken").rates_min_sources == 1
+    assert (
+        load(COINVOICE_RATES_PROVIDERS="kraken,binance,coinbase", COINVOICE_RATES_MIN_SOURCES="3").rates_min_sources
+        == 3
+    )
+
+
+def test_rate_settings_are_read_from_the_environment(load):
+    s = load(
+        COINVOICE_RATES_PROVIDERS="coingecko,fixed",
+        COINVOICE_RATES_COINGECKO_URL="https://pro-api.example/",
+        COINVOICE_RATES_COINGECKO_API_KEY=" k ",
+        COINVOICE_RATES_REFRESH_SECONDS="10",
+        COINVOICE_RATES_MAX_AGE_SECONDS="60",
+        COINVOICE_RATES_MAX_DEVIATION_PERCENT="1.5",
+        COINVOICE_RATES_MAX_CHANGE_FACTOR="1.5",
+        COINVOICE_RATES_SPREAD_PERCENT='{"BTC": "1", "usdt": 0.5, "default": "0.2"}',
+        COINVOICE_RATES_PEGS='{"usdt": "usd", "USDC": "usd"}',
+        COINVOICE_NETWORK_FEE_MAX_PERCENT="2",
+        COINVOICE_NETWORK_FEE_FALLBACK='{"trc20usdt": "6.5"}',
+    )
+    assert s.rates_urls["coingecko"] == "https://pro-api.example"
+    assert s.rates_api_keys == {"coingecko": "k"}
+    assert (s.rates_refresh_seconds, s.rates_max_age_seconds) == (10.0, 60.0)
+    assert (s.rates_max_deviation_percent, s.rates_max_change_factor) == (Decimal("1.5"), Decimal("1.5"))
+    assert (s.spread_for("btc"), s.spread_for("trc20usdt"), s.spread_for("ltc")) == (1, Decimal("0.5"), Decimal("0.2"))
+    assert s.rates_pegs == {"usdt": "usd", "usdc": "usd"}
+    assert s.network_fee_max_percent == 2
+    assert (s.network_fee_fallback_for("trc20usdt"), s.network_fee_fallback_for("trx")) == (
+        Decimal("6.5"),
+        Decimal("0.3"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"COINVOICE_RATES_PROVIDERS": "fixed,oanda"}, "COINVOICE_RATES_PROVIDERS"),
+        ({"COINVOICE_RATES_PROVIDERS": "kraken,kraken"}, "COINVOICE_RATES_PROVIDERS"),
+        ({"COINVOICE_RATES_PROVIDERS": " , "}, "COINVOICE_RATES_PROVIDERS"),
+        ({"COINVOICE_RATES_KRAKEN_URL": "ftp://x"}, "COINVOICE_RATES_KRAKEN_URL"),
+        ({"COINVOICE_RATES_MIN_SOURCES": "0"}, "COINVOICE_RATES_MIN_SOURCES"),
+        ({"COINVOICE_RATES_MIN_SOURCES": "2"}, "COINVOICE_RATES_MIN_SOURCES"),  # only fixed is configured
+        ({"COINVOICE_RATES_REFRESH_SECONDS": "0"}, "COINVOICE_RATES_REFRESH_SECONDS"),
+        ({"COINVOICE_RATES_MAX_AGE_SECONDS": "30"}, "COINVOICE_RATES_MAX_AGE_SECONDS"),  # not above the refresh
+        ({"COINVOICE_RATES_MAX_DEVIATION_PERCENT": "-1"}, "COINVOICE_RATES_MAX_DEVIATION_PERCENT"),
+        ({"COINVOICE_RATES_MAX_CHANGE_FACTOR": "1"}, "COINVOICE_RATES_MAX_CHANGE_FACTOR"),
+        ({"COINVOICE_RATES_SPREAD_PERCENT": '{"doge": "1"}'}, "COINVOICE_RATES_SPREAD_PERCENT"),
+        ({"COINVOICE_RATES_SPREAD_PERCENT": '{"btc": "60"}'}, "COINVOICE_RATES_SPREAD_PERCENT"),
+        ({"COINVOICE_RATES_SPREAD_PERCENT": "[1]"}, "COINVOICE_RATES_SPREAD_PERCENT"),
+        ({"COINVOICE_RATES_PEGS": '{"usdt": "usdt"}'}, "COINVOICE_RATES_PEGS"),
+        ({"COINVOICE_RATES_PEGS": '{"usdt": "gbp"}'}, "COINVOICE_RATES_PEGS"),
+        ({"COINVOICE_RATES_PEGS": '{"usdt": "usdc", "usdc": "usd"}'}, "COINVOICE_RATES_PEGS"),
+        ({"COINVOICE_RATES_TIMEOUT_SECONDS": "soon"}, "COINVOICE_RATES_TIMEOUT_SECONDS"),
+        ({"COINVOICE_NETWORK_FEE_MAX_PERCENT": "101"}, "COINVOICE_NETWORK_FEE_MAX_PERCENT"),
+        ({"COINVOICE_NETWORK_FEE_FALLBACK": '{"usdt": "1"}'}, "COINVOICE_NETWORK_FEE_FALLBACK"),
+        ({"COINVOICE_NETWORK_FEE_FALLBACK": '{"trx": "-1"}'}, "COINVOICE_NETWORK_FEE_FALLBACK"),
+    ],
+)
+def test_bad_rate_settings_are_config_errors_naming_the_variable(load, env, name):
+    with pytest.raises(ConfigError, match=name):
+        load(**env)
