@@ -121,18 +121,18 @@ def test_an_unusable_value_never_counts(bad):
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("0", "not a positive finite number"),
-        ("-5", "not a positive finite number"),
-        ("NaN", "not a positive finite number"),
-        ("Infinity", "not a positive finite number"),
-        ("201", "more than 2x away from the last good 100"),
-        ("49", "more than 2x away from the last good 100"),
+        ("0", "invalid"),
+        ("-5", "invalid"),
+        ("NaN", "invalid"),
+        ("Infinity", "invalid"),
+        ("201", "absurd"),
+        ("49", "absurd"),
     ],
 )
 def test_screening_rejects_zero_negative_non_finite_and_absurd_jumps(value, reason):
     good, rejected = screen([obs("btc", "usd", value), obs("eth", "usd", "3500")], {("btc", "usd"): D(100)}, D(2))
     assert good == [obs("eth", "usd", "3500")]
-    assert [(o.rate.to_eng_string(), why) for o, why in rejected] == [(D(value).to_eng_string(), reason)]
+    assert [(str(o.rate), why) for o, why in rejected] == [(str(D(value)), reason)]
 
 
 def test_screening_accepts_a_move_within_the_factor_and_anything_without_a_reference():

@@ -85,17 +85,18 @@ def screen(
 ) -> tuple[list[Observation], list[tuple[Observation, str]]]:
     """Split a provider's fresh observations into usable ones and rejected ones with the reason.
 
-    Rejected: zero, negative or non-finite values, and values more than ``max_change_factor`` times above
-    or below the provider's last good value for the pair (``previous``, only those still fresh).
+    Rejected as ``invalid``: zero, negative or non-finite values; as ``absurd``: values more than
+    ``max_change_factor`` times above or below the provider's last good value for the pair (``previous``,
+    only those still fresh).
     """
     good, rejected = [], []
     for o in observations:
         if not is_usable(o.rate):
-            rejected.append((o, "not a positive finite number"))
+            rejected.append((o, "invalid"))
         elif (last := previous.get((o.base, o.quote))) is not None and not within_factor(
             o.rate, last, max_change_factor
         ):
-            rejected.append((o, f"more than {max_change_factor}x away from the last good {last}"))
+            rejected.append((o, "absurd"))
         else:
             good.append(o)
     return good, rejected

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import aiohttp
 import asyncpg
@@ -20,7 +21,7 @@ from coinvoice.chains.utxo.rpc import NodeUnavailable, RpcError
 from coinvoice.config import Settings
 from coinvoice.db import rates as db
 from coinvoice.domain.network_fees import NetworkFee
-from coinvoice.domain.rates import Observation, screen
+from coinvoice.domain.rates import Observation, Pair, screen
 from coinvoice.netfees.base import NetworkFeeEstimator, NoEstimate
 from coinvoice.rates.base import ProviderError, RateProvider
 from coinvoice.rates.metrics import RateMetrics
@@ -49,7 +50,7 @@ class RateRefresher:
         self._metrics = metrics
         self._leader: asyncpg.Connection | None = None
         self._busy = asyncio.Lock()
-        self._failing: dict[str, int] = {}  # source -> consecutive failed refreshes (logged when it starts)
+        self._outages = Outages()
         self._rejected: dict[str, set[str]] = {}  # provider -> pairs whose price is being rejected
 
     @property
@@ -101,72 +102,71 @@ class RateRefresher:
         try:
             observations = await provider.fetch(self._http)
         except ProviderError as exc:
-            self._failed(provider.name, exc.reason, str(exc))
+            self._provider_failed(provider.name, exc.reason, str(exc))
             return None
         except Exception as exc:  # a provider's bug must not stop the others
             log.exception("rate provider %s raised an unexpected error", provider.name)
-            self._failed(provider.name, "error", f"{type(exc).__name__}: {exc}")
+            self._provider_failed(provider.name, "error", f"{type(exc).__name__}: {exc}")
             return None
         finally:
             if self._metrics:
                 self._metrics.latency.labels(provider.name).observe(time.perf_counter() - started)
         return observations
 
-    def _judge(self, provider: str, observations: list[Observation], previous: dict) -> list[Observation]:
-        good, rejected = screen(observations, previous, self._settings.rates_max_change_factor)
-        now_rejected = {f"{o.base}/{o.quote}" for o, _ in rejected}
-        before = self._rejected.get(provider, set())
+    def _judge(
+        self, provider: str, observations: list[Observation], previous: dict[Pair, Decimal]
+    ) -> list[Observation]:
+        """The observations worth storing; a rejected price is logged when it starts and when it stops."""
+        factor = self._settings.rates_max_change_factor
+        good, rejected = screen(observations, previous, factor)
+        before, now_rejected = self._rejected.get(provider, set()), set()
         for o, reason in rejected:
             pair = f"{o.base}/{o.quote}"
+            now_rejected.add(pair)
             if self._metrics:
-                self._metrics.rejected.labels(provider, "absurd" if "away" in reason else "invalid").inc()
+                self._metrics.rejected.labels(provider, reason).inc()
             if pair not in before:
-                log.warning("rate provider %s: %s price %s ignored (%s)", provider, pair, o.rate, reason)
+                why = (
+                    "not a positive finite number"
+                    if reason == "invalid"
+                    else f"more than {factor}x away from the last good {previous[(o.base, o.quote)]}"
+                )
+                log.warning("rate provider %s: %s price %s ignored (%s)", provider, pair, o.rate, why)
         for pair in sorted(before - now_rejected):
             log.info("rate provider %s: %s price usable again", provider, pair)
         self._rejected[provider] = now_rejected
-        if good:
-            self._succeeded(provider)
+        if not good:
+            self._provider_failed(provider, "no_usable_price", "no price in its answer could be used")
         else:
-            self._failed(provider, "no_usable_price", "no price in the answer could be used")
+            if self._metrics:
+                self._metrics.successes.labels(provider).inc()
+            self._outages.ended(f"rate provider {provider}")
         return good
 
+    def _provider_failed(self, provider: str, reason: str, detail: str) -> None:
+        if self._metrics:
+            self._metrics.failures.labels(provider, reason).inc()
+        self._outages.started(f"rate provider {provider}", detail)
+
     async def _estimate(self, estimator: NetworkFeeEstimator) -> list[NetworkFee]:
-        source = f"{estimator.chain} fee estimate"
+        label = f"{estimator.chain} fee estimate"
         try:
             fees = await estimator.estimate()
         except NoEstimate as exc:
             self._count_estimate(estimator.chain, "none")
-            self._failed(source, None, f"{exc}; quotes use the fallback constant")
+            self._outages.started(label, f"{exc}; quotes use the fallback constant")
             return []
-        except (NodeUnavailable, RpcError) as exc:
+        except Exception as exc:  # NodeUnavailable, RpcError, or an estimator's bug: the rates go on
             self._count_estimate(estimator.chain, "failure")
-            self._failed(source, None, f"{exc}; quotes use the last estimate for an hour, then the fallback")
+            if not isinstance(exc, NodeUnavailable | RpcError):
+                log.exception("%s raised an unexpected error", label)
+            self._outages.started(label, f"{exc}; quotes use the last estimate for an hour, then the fallback")
             return []
         self._count_estimate(estimator.chain, "success")
-        self._succeeded(source)
+        self._outages.ended(label)
         observed_at = datetime.now(UTC)
         coin = NATIVE_COIN[estimator.chain]
         return [NetworkFee(code, coin, fee, estimator.source, observed_at) for code, fee in fees.items()]
-
-    # --- outage bookkeeping: one line when it starts, one when it ends ------------------------------------
-
-    def _failed(self, source: str, reason: str | None, detail: str) -> None:
-        if reason is not None and self._metrics:
-            self._metrics.failures.labels(source, reason).inc()
-        count = self._failing.get(source, 0)
-        if count == 0:
-            log.warning("%s unavailable: %s", _label(source), detail)
-        self._failing[source] = count + 1
-
-    def _succeeded(self, source: str) -> None:
-        if source in self._providers_names() and self._metrics:
-            self._metrics.successes.labels(source).inc()
-        if count := self._failing.pop(source, 0):
-            log.info("%s available again after %d failed refresh(es)", _label(source), count)
-
-    def _providers_names(self) -> set[str]:
-        return {p.name for p in self._providers}
 
     def _count_estimate(self, chain: str, outcome: str) -> None:
         if self._metrics:
@@ -199,5 +199,18 @@ class RateRefresher:
             await self._pool.release(conn)
 
 
-def _label(source: str) -> str:
-    return source if source.endswith("fee estimate") else f"rate provider {source}"
+class Outages:
+    """One log line when a source becomes unavailable and one when it is back, not one per refresh."""
+
+    def __init__(self) -> None:
+        self._failing: dict[str, int] = {}  # label -> consecutive failed refreshes
+
+    def started(self, label: str, detail: str) -> None:
+        count = self._failing.get(label, 0)
+        if count == 0:
+            log.warning("%s unavailable: %s", label, detail)
+        self._failing[label] = count + 1
+
+    def ended(self, label: str) -> None:
+        if count := self._failing.pop(label, 0):
+            log.info("%s available again after %d failed refresh(es)", label, count)
