@@ -132,7 +132,12 @@ async def test_json_of_another_shape_is_a_bad_response(market_env, standins, htt
 
 @pytest.mark.parametrize(
     ("name", "key", "value"),
-    [("kraken", "XLTCZUSD", "0"), ("binance", "LTCUSDT", "-1"), ("coinbase", "LTC", "NaN"), ("coingecko", "litecoin.usd", 0)],
+    [
+        ("kraken", "XLTCZUSD", "0"),
+        ("binance", "LTCUSDT", "-1"),
+        ("coinbase", "LTC", "NaN"),
+        ("coingecko", "litecoin.usd", 0),
+    ],
 )
 async def test_odd_prices_are_passed_on_for_the_refresh_to_judge(market_env, standins, http, name, key, value):
     standins[name].set_price(key, value)
