@@ -112,6 +112,17 @@ async def test_a_worker_schedules_the_refresh_and_gives_its_leadership_up_on_shu
     assert held == 0
 
 
+async def test_an_api_replica_reports_the_rate_ages_it_reads_from_postgresql(start_gateway):
+    worker = await start_gateway()
+    await worker.refresh()
+    replica = await start_gateway()  # never refreshed, never quoted: /metrics reads the cache itself
+    _, text = await replica.api.call("GET", "/metrics")
+    ages = [
+        line for line in text.splitlines() if line.startswith('coinvoice_rate_provider_age_seconds{provider="kraken"}')
+    ]
+    assert len(ages) == 1 and 0 <= float(ages[0].split()[-1]) < 5
+
+
 def test_fixed_rates_alone_need_no_refresh_job(settings):
     app = create_app(settings, role="worker")
     assert "refresh-rates" not in [job.name for job in app[JOBS]]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from coinvoice.rates.metrics import RateMetrics
+from coinvoice.web.keys import POOL, RATES
 
 
 class Metrics:
@@ -56,5 +59,7 @@ async def metrics_middleware(
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
+    with contextlib.suppress(OSError, asyncpg.PostgresError):  # metrics must answer without the database
+        await request.app[RATES].ready(request.app[POOL])  # rate ages as PostgreSQL knows them, not as last read
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
