@@ -121,7 +121,9 @@ async def start_gateway(
             company = await create_company(pool, settings, "Rates & Co", None, None)
             company_id = uuid.UUID(company["id"])
             for chain in ("litecoin", "tron", "ethereum"):
-                await set_wallet(pool, settings, company_id, chain, TPUB if chain == "litecoin" else _xpub(chain))
+                await set_wallet(
+                    pool, settings, company_id, chain, TPUB if chain == "litecoin" else tron_or_eth_xpub(chain)
+                )
             await set_assets(pool, company_id, {"ltc": True, "trx": True, "usdt": True})
             return Gateway(Api(server, session), app, refresher, company)
 
@@ -133,7 +135,7 @@ async def start_gateway(
 
 
 @cache
-def _xpub(chain: str) -> str:
+def tron_or_eth_xpub(chain: str) -> str:
     """An account-level BIP44 xpub of the test mnemonic (abandon x11 about) for ethereum or tron."""
     seed = Bip39SeedGenerator("abandon " * 11 + "about").Generate()
     coin = {"ethereum": 60, "tron": 195}[chain]

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from decimal import Decimal
 
 import pytest
 
 from coinvoice.domain.money import fmt
 from coinvoice.domain.network_fees import FALLBACK_NETWORK_FEES
+from coinvoice.services.companies import set_assets, set_wallet
 from coinvoice.web.keys import RATES
 from tests.api.invoice_setup import assert_error, row_counts, sql
-from tests.rates.conftest import CREATE
+from tests.rates.conftest import CREATE, tron_or_eth_xpub
 
 D = Decimal
 
@@ -149,3 +151,25 @@ async def test_network_fees_can_be_turned_off(start_gateway):
     await gateway.refresh()
     _, view = await gateway.fill((await gateway.invoice())["id"], "ltc")
     assert view["paymentDetails"]["networkFee"] == "0"
+
+
+async def test_without_a_rate_for_the_fee_coin_the_sale_goes_ahead_without_the_network_fee(
+    api, company, settings, pool, caplog
+):
+    """Fixed rates with usd/usdt but no trx rate: 14 trx of fees cannot be priced in usdt."""
+    company_id = uuid.UUID(company["id"])
+    await set_wallet(pool, settings, company_id, "tron", tron_or_eth_xpub("tron"))
+    await set_assets(pool, company_id, {"usdt": True})
+    body = {"invoiceCurrency": "usd", "items": [{"name": "Coffee", "price": "20"}]}
+    for _ in range(2):
+        _, invoice = await api.call("POST", CREATE, token=company["publicToken"], json_body=body)
+        proceed = {"clientEmail": "payer@example.com", "paymentCurrency": "trc20usdt"}
+        status, view = await api.call("POST", f"{CREATE}/{invoice['id']}/proceed", json_body=proceed)
+        assert status == 200, view
+        assert (view["paymentDetails"]["networkFee"], view["paymentDetails"]["invoiceFee"]) == ("0", "0.2")
+    source = await pool.fetchval(
+        "SELECT network_fee_source FROM quotes WHERE invoice_id = $1", uuid.UUID(invoice["id"])
+    )
+    assert source.startswith("not charged: no fresh rate for trx/usdt")
+    warnings = [r.getMessage() for r in caplog.records if "network fees of trc20usdt" in r.getMessage()]
+    assert len(warnings) == 1

@@ -9,6 +9,7 @@ on the network. Staleness is judged when a rate is used, from each observation's
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from coinvoice.domain.rates import (
 from coinvoice.netfees.registry import estimated_chains
 from coinvoice.rates.fixed import FixedRates
 
+log = logging.getLogger(__name__)
 #: Seconds a process uses its copy of the rate cache before reading PostgreSQL again.
 RELOAD_SECONDS = 2.0
 #: The native coin of each chain: what its network fees are paid in.
@@ -88,6 +90,7 @@ class RateService:
         self._memo: dict[Pair, tuple[SourceRate, ...]] = {}
         self._loaded_at: float | None = None
         self._loading = asyncio.Lock()
+        self._unconvertible: set[str] = set()  # network-fee pairs without a rate (warned about once)
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -178,10 +181,15 @@ class RateService:
         fee = self.network_fee(payment_asset, now)
         if fee.coin == asset:
             return Pricing(rate, fee.amount, fee.source)
+        pair = f"{fee.coin}/{asset}"
         try:
             conversion = self.rate(fee.coin, asset, now=now)  # the network fee is paid in the chain's coin
         except Unavailable as exc:
-            exc.message = f"{exc.message}, needed to convert the network fee"
-            raise
+            # the sale goes ahead without the surcharge rather than being refused for it; the quote says why
+            if pair not in self._unconvertible:
+                self._unconvertible.add(pair)
+                log.warning("network fees of %s are not charged: %s", payment_asset, exc.message)
+            return Pricing(rate, Decimal(0), f"not charged: {exc.message}")
+        self._unconvertible.discard(pair)
         with localcontext(_CTX):
             return Pricing(rate, fee.amount * conversion.value, f"{fee.source} ({fee.amount} {fee.coin})")
