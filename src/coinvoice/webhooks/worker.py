@@ -13,9 +13,9 @@ from aiohttp import web
 
 from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
+from coinvoice.net.urlcheck import PublicOnlyResolver
 from coinvoice.web.keys import POOL, SETTINGS
 from coinvoice.webhooks.sender import WebhookSender
-from coinvoice.webhooks.urlcheck import PublicOnlyResolver
 from coinvoice.workers.scheduler import JOBS, Job
 
 log = logging.getLogger(__name__)
