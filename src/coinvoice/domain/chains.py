@@ -8,7 +8,7 @@ address prefixes; a new EVM chain is one entry with its chain ids, native asset 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 NETWORKS = ("mainnet", "testnet", "regtest")
@@ -43,6 +43,12 @@ class Chain:
     #: per-invoice addresses can be derived watch-only from an account key (no ed25519 chains)
     derives_addresses: bool = True
 
+    def token_contract(self, code: str, network: str, configured: Mapping[str, str] | None = None) -> str | None:
+        """The contract of token ``code``: the configured one, else the registry's mainnet default on mainnet."""
+        if configured and configured.get(code):
+            return configured[code]
+        return self.tokens.get(code) if network == "mainnet" else None
+
     def network(self, network: str) -> NetworkParams:
         try:
             return self.networks[network]
@@ -59,10 +65,7 @@ def _utxo(
 
 
 def _evm(code: str, name: str, native: str, ids: tuple[int, int, int], tokens: Mapping[str, str]) -> Chain:
-    nets = {
-        net: NetworkParams(key_prefixes=("xpub",) if net == "mainnet" else ("xpub", "tpub"), chain_id=chain_id)
-        for net, chain_id in zip(NETWORKS, ids, strict=True)
-    }
+    nets = {net: replace(p, chain_id=i) for (net, p), i in zip(_secp_account().items(), ids, strict=True)}
     return Chain(code, name, "evm", native, "eth", "ethereum", nets, tokens)
 
 
@@ -72,6 +75,16 @@ def _btc_like(hrp: str, p2pkh: int, p2sh: int, prefixes: tuple[str, ...]) -> Net
 
 def _bch(prefix: str, p2pkh: int, p2sh: int, prefixes: tuple[str, ...]) -> NetworkParams:
     return NetworkParams(prefixes, p2pkh_version=p2pkh, p2sh_version=p2sh, cashaddr_prefix=prefix)
+
+
+def _secp_account() -> dict[str, NetworkParams]:
+    """An account chain whose merchants paste a BIP32 xpub (a tpub too off mainnet)."""
+    return {net: NetworkParams(("xpub",) if net == "mainnet" else ("xpub", "tpub")) for net in NETWORKS}
+
+
+def _no_keys() -> dict[str, NetworkParams]:
+    """An ed25519 chain: no public child derivation, so no account key is taken."""
+    return {net: NetworkParams(key_prefixes=()) for net in NETWORKS}
 
 
 _CHAINS = (
@@ -120,11 +133,11 @@ _CHAINS = (
         "trx",
         "trx",
         "tron",
-        {net: NetworkParams(("xpub",) if net == "mainnet" else ("xpub", "tpub")) for net in NETWORKS},
+        _secp_account(),
         {"trc20usdt": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"},
     ),
-    Chain("SOL", "solana", "solana", "sol", "none", "solana", derives_addresses=False),
-    Chain("TON", "ton", "ton", "ton", "none", "ton", needs_tag=True, derives_addresses=False),
+    Chain("SOL", "solana", "solana", "sol", "none", "solana", _no_keys(), derives_addresses=False),
+    Chain("TON", "ton", "ton", "ton", "none", "ton", _no_keys(), needs_tag=True, derives_addresses=False),
 )
 
 CHAINS: Mapping[str, Chain] = MappingProxyType({c.name: c for c in _CHAINS})

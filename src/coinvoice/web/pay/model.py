@@ -14,7 +14,7 @@ import segno
 
 from coinvoice.config import Settings
 from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
-from coinvoice.web.pay.uri import payment_uri, token_contract
+from coinvoice.web.pay.uri import payment_uri
 
 #: Statuses after which the page never changes again by itself.
 FINAL = frozenset({"done", "expired", "refunded", "failed"})
@@ -110,11 +110,17 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
     if not details or not address:
         return None
     asset = PAYMENT_ASSETS[address["asset"]]
-    network = settings.chain(asset.chain).network
+    chain_settings = settings.chain(asset.chain)
+    network = chain_settings.network
     to_send = details["remaining"] if view["status"] == "wrong" else details["amount"]
-    contract = token_contract(asset.code, network, dict(settings.token_contracts))
     uri = payment_uri(
-        asset, address["address"], Decimal(to_send), network=network, contract=contract, tag=address["tag"]
+        asset,
+        address["address"],
+        Decimal(to_send),
+        network=network,
+        contract=settings.tokens_of(asset.chain).get(asset.code),
+        tag=address["tag"],
+        chain_id=chain_settings.chain_id,
     )
     deposits = [
         # a public explorer knows nothing of a regtest transaction
