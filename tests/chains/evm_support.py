@@ -41,7 +41,6 @@ def evm_settings(
         chains=chains,
         confirmations={**settings.confirmations, **needed},
         token_contracts={**settings.token_contracts, **(tokens or {})},
-        fixed_rates={**settings.fixed_rates, ("eur", "bnb"): Decimal("0.002")},
     )
 
 
