@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from coinvoice.appkeys import COMPANIES, HTTP, JOBS, POOL, RATES, SETTINGS
 from coinvoice.config import Settings
 from coinvoice.db.company_cache import CompanyCache
 from coinvoice.db.migrate import migrate
@@ -19,12 +20,11 @@ from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
-from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
 from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
-from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
+from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "worker")

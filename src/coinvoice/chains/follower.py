@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from coinvoice.chains.base import Block, BlockGone, ChainAdapter, ChainMisconfigured, NodeUnavailable
 from coinvoice.config import Settings
 from coinvoice.db import chain_watch as db
 from coinvoice.db.chain_watch import Cursor
+from coinvoice.db.connection import Conn
 from coinvoice.services import deposits
 
 #: Blocks fetched per batch during catch-up; the next batch is fetched while this one is stored.
@@ -52,7 +54,7 @@ class BlockFollower:
         self._max_backoff = max_backoff
         self._progress_every = progress_every
         self.log = logging.getLogger(type(adapter).__module__)  # log lines name the family that reads the node
-        self._leader: asyncpg.Connection | None = None
+        self._leader: PoolConnectionProxy | None = None
         self._missing_unmined: set[str] = set()  # deposits' txids absent from the last mempool scan
         self._checked = False
         self.misconfigured: str | None = None  # set once the node proved to be another chain: no more polls
@@ -113,7 +115,7 @@ class BlockFollower:
 
     # --- leadership and backoff ------------------------------------------------------------------
 
-    async def _lead(self) -> asyncpg.Connection | None:
+    async def _lead(self) -> PoolConnectionProxy | None:
         if self._leader is not None:
             if not self._leader.is_closed():
                 return self._leader
@@ -154,7 +156,7 @@ class BlockFollower:
 
     # --- one round as leader ---------------------------------------------------------------------
 
-    async def _poll_as_leader(self, conn: asyncpg.Connection) -> None:
+    async def _poll_as_leader(self, conn: Conn) -> None:
         tip = await self.adapter.tip()
         cursor = await db.get_cursor(conn, self.chain) or await self._start_cursor(conn, tip)
         for _ in range(3):  # a reorg racing the catch-up is handled at once, a few times at most
@@ -167,7 +169,7 @@ class BlockFollower:
         async with conn.transaction():
             await deposits.refresh_confirmations(conn, self._settings, self.chain, tip, _now())
 
-    async def _start_cursor(self, conn: asyncpg.Connection, tip: int) -> Cursor:
+    async def _start_cursor(self, conn: Conn, tip: int) -> Cursor:
         height = max(tip - self._lookback, 0)
         cursor = Cursor(height, (await self.adapter.block_hashes([height]))[height])
         async with conn.transaction():
@@ -175,7 +177,7 @@ class BlockFollower:
         self.log.info("%s watcher starts at height %d (tip %d)", self.chain, height, tip)
         return cursor
 
-    async def _follow_reorg(self, conn: asyncpg.Connection, cursor: Cursor, tip: int) -> Cursor:
+    async def _follow_reorg(self, conn: Conn, cursor: Cursor, tip: int) -> Cursor:
         """The cursor itself when the node still has its block, else the fork point after rewinding to it."""
         heights = [cursor.height] if cursor.height <= tip else []
         if (await self.adapter.block_hashes(heights)).get(cursor.height) == cursor.hash:
@@ -204,7 +206,7 @@ class BlockFollower:
         )
         return fork
 
-    async def _catch_up(self, conn: asyncpg.Connection, cursor: Cursor, tip: int) -> tuple[Cursor, bool]:
+    async def _catch_up(self, conn: Conn, cursor: Cursor, tip: int) -> tuple[Cursor, bool]:
         """Store blocks cursor+1..tip, one transaction each; False when the chain changed under us."""
         pending: asyncio.Task[list[Block]] | None = None
         start = cursor.height
@@ -243,7 +245,7 @@ class BlockFollower:
                 "%s catch-up at %d of %d (%d blocks behind, %.0f blocks/s)", self.chain, height, tip, tip - height, rate
             )
 
-    async def _store_block(self, conn: asyncpg.Connection, block: Block, tip: int) -> None:
+    async def _store_block(self, conn: Conn, block: Block, tip: int) -> None:
         """Match the block's addresses first; only transfers paying our addresses are read."""
         async with conn.transaction():
             matched = await deposits.match_addresses(conn, self.chain, block.addresses)
@@ -261,7 +263,7 @@ class BlockFollower:
                 )
             await db.advance_cursor(conn, self.chain, block.ref)
 
-    async def _scan_pending(self, conn: asyncpg.Connection, tip: int) -> None:
+    async def _scan_pending(self, conn: Conn, tip: int) -> None:
         """Record payments still in the mempool; orphan unmined deposits gone from it for two scans."""
         scan = await self.adapter.pending()
         if scan is None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from coinvoice.db.connection import Conn
 from coinvoice.domain.transfers import BlockRef
 
 #: How many recent block hashes are kept per chain: the deepest reorg the watcher can follow.
@@ -45,21 +46,21 @@ def _lock_key(chain: str) -> str:
     return f"coinvoice.chain_watch.{chain}"
 
 
-async def try_lock_leader(conn: asyncpg.Connection, chain: str) -> bool:
+async def try_lock_leader(conn: Conn, chain: str) -> bool:
     """Take the chain's session-level advisory lock on ``conn`` if nobody holds it; it lasts as long as conn."""
     return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _lock_key(chain)))
 
 
-async def unlock_leader(conn: asyncpg.Connection, chain: str) -> None:
+async def unlock_leader(conn: Conn, chain: str) -> None:
     await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _lock_key(chain))
 
 
-async def get_cursor(conn: asyncpg.Connection, chain: str) -> Cursor | None:
+async def get_cursor(conn: Conn, chain: str) -> Cursor | None:
     row = await conn.fetchrow("SELECT height, hash FROM chain_cursors WHERE chain = $1", chain)
     return Cursor(row["height"], row["hash"]) if row else None
 
 
-async def advance_cursor(conn: asyncpg.Connection, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
+async def advance_cursor(conn: Conn, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
     """Remember ``block`` as processed: cursor, its hash among the recent blocks, and prune older ones."""
     await conn.execute(
         "WITH blk AS ("
@@ -78,7 +79,7 @@ async def advance_cursor(conn: asyncpg.Connection, chain: str, block: BlockRef, 
     )
 
 
-async def recent_blocks(conn: asyncpg.Connection, chain: str, at_most: int) -> list[Cursor]:
+async def recent_blocks(conn: Conn, chain: str, at_most: int) -> list[Cursor]:
     """Stored blocks at or below height ``at_most``, highest first."""
     rows = await conn.fetch(
         "SELECT height, hash FROM chain_blocks WHERE chain = $1 AND height <= $2 ORDER BY height DESC",
@@ -88,7 +89,7 @@ async def recent_blocks(conn: asyncpg.Connection, chain: str, at_most: int) -> l
     return [Cursor(r["height"], r["hash"]) for r in rows]
 
 
-async def rewind_cursor(conn: asyncpg.Connection, chain: str, fork: Cursor) -> None:
+async def rewind_cursor(conn: Conn, chain: str, fork: Cursor) -> None:
     """Forget every block above the fork and put the cursor on it."""
     await conn.execute("DELETE FROM chain_blocks WHERE chain = $1 AND height > $2", chain, fork.height)
     await conn.execute(
@@ -107,7 +108,7 @@ async def rewind_cursor(conn: asyncpg.Connection, chain: str, fork: Cursor) -> N
     )
 
 
-async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
+async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
     """The allocated addresses among ``addresses`` with their invoice's quoted asset and expiry.
 
     One probe of the unique (chain, address) index each, whatever the number of allocated addresses.
@@ -123,7 +124,7 @@ async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[
 
 
 async def upsert_deposits(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     chain: str,
     deposits: list[NewDeposit],
@@ -177,7 +178,7 @@ async def upsert_deposits(
     )
 
 
-async def orphan_above(conn: asyncpg.Connection, chain: str, height: int, now: datetime) -> list[uuid.UUID]:
+async def orphan_above(conn: Conn, chain: str, height: int, now: datetime) -> list[uuid.UUID]:
     """Mark deposits in blocks above ``height`` orphaned; returns the invoices they belong to."""
     rows = await conn.fetch(
         "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
@@ -189,7 +190,7 @@ async def orphan_above(conn: asyncpg.Connection, chain: str, height: int, now: d
     return _invoices(rows)
 
 
-async def orphan_txids(conn: asyncpg.Connection, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
+async def orphan_txids(conn: Conn, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
     """Mark still-unmined deposits of these transactions orphaned (they left the mempool unmined)."""
     rows = await conn.fetch(
         "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
@@ -202,7 +203,7 @@ async def orphan_txids(conn: asyncpg.Connection, chain: str, txids: list[str], n
     return _invoices(rows)
 
 
-async def unmined_txids(conn: asyncpg.Connection, chain: str) -> set[str]:
+async def unmined_txids(conn: Conn, chain: str) -> set[str]:
     """Transactions of deposits seen only in the mempool so far."""
     rows = await conn.fetch(
         "SELECT DISTINCT txid FROM deposits WHERE chain = $1 AND state = 'seen' AND block_height IS NULL", chain
@@ -211,7 +212,7 @@ async def unmined_txids(conn: asyncpg.Connection, chain: str) -> set[str]:
 
 
 async def refresh_confirmations(
-    conn: asyncpg.Connection, chain: str, tip: int, needed: Mapping[str, int], default: int, window: int, now: datetime
+    conn: Conn, chain: str, tip: int, needed: Mapping[str, int], default: int, window: int, now: datetime
 ) -> list[uuid.UUID]:
     """Confirmations = tip - height + 1 for unconfirmed and recent deposits, in one UPDATE.
 
@@ -253,7 +254,7 @@ def _invoices(rows: list[asyncpg.Record]) -> list[uuid.UUID]:
     return list(dict.fromkeys(r["invoice_id"] for r in rows if r["invoice_id"] is not None))
 
 
-async def lock_invoice_facts(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+async def lock_invoice_facts(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     """The invoice's status inputs, its row locked until the transaction ends."""
     return await conn.fetchrow(
         "SELECT i.id, i.company_id, i.status, i.expires_at, i.resolution, i.payment_currency,"
@@ -264,7 +265,7 @@ async def lock_invoice_facts(conn: asyncpg.Connection, invoice_id: uuid.UUID) ->
     )
 
 
-async def invoice_deposits(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+async def invoice_deposits(conn: Conn, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT amount_units, confirmations, seen_at, state FROM deposits WHERE invoice_id = $1 AND credited",
         invoice_id,

@@ -14,6 +14,7 @@ from coinvoice.config import Settings
 from coinvoice.db import chain_watch as db
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db_invoices
+from coinvoice.db.connection import Conn
 from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
 from coinvoice.domain.invoice import Status
 from coinvoice.domain.money import fmt, from_base_units
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 async def record_transfers(
-    conn: asyncpg.Connection,
+    conn: Conn,
     settings: Settings,
     *,
     chain: str,
@@ -99,13 +100,13 @@ async def record_transfers(
     return invoice_ids
 
 
-async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: Iterable[str]) -> dict[str, asyncpg.Record]:
+async def match_addresses(conn: Conn, chain: str, addresses: Iterable[str]) -> dict[str, asyncpg.Record]:
     """Our allocated addresses among ``addresses`` (one indexed query), by address."""
     return {r["address"]: r for r in await db.match_addresses(conn, chain, list(addresses))}
 
 
 async def rederive(
-    conn: asyncpg.Connection,
+    conn: Conn,
     settings: Settings,
     invoice_ids: Iterable[uuid.UUID],
     now: datetime,
@@ -132,27 +133,21 @@ async def rederive(
             await _report_late(conn, settings, inv, status, dep)
 
 
-async def orphan_blocks_above(
-    conn: asyncpg.Connection, settings: Settings, chain: str, height: int, now: datetime
-) -> int:
+async def orphan_blocks_above(conn: Conn, settings: Settings, chain: str, height: int, now: datetime) -> int:
     """A reorg replaced every block above ``height``: orphan their deposits and re-derive; returns invoices hit."""
     invoice_ids = await db.orphan_above(conn, chain, height, now)
     await rederive(conn, settings, invoice_ids, now)
     return len(invoice_ids)
 
 
-async def drop_unmined(
-    conn: asyncpg.Connection, settings: Settings, chain: str, txids: list[str], now: datetime
-) -> int:
+async def drop_unmined(conn: Conn, settings: Settings, chain: str, txids: list[str], now: datetime) -> int:
     """Transactions that left the mempool without being mined (replaced, double-spent, evicted)."""
     invoice_ids = await db.orphan_txids(conn, chain, txids, now)
     await rederive(conn, settings, invoice_ids, now)
     return len(invoice_ids)
 
 
-async def refresh_confirmations(
-    conn: asyncpg.Connection, settings: Settings, chain: str, tip: int, now: datetime
-) -> int:
+async def refresh_confirmations(conn: Conn, settings: Settings, chain: str, tip: int, now: datetime) -> int:
     """Recount confirmations against ``tip`` and re-derive invoices whose deposits just became confirmed."""
     needed = {code: settings.confirmations_for(code) for code in PAYMENT_ASSETS if PAYMENT_ASSETS[code].chain == chain}
     default = settings.confirmations_for(CHAINS[chain].native)
@@ -161,9 +156,7 @@ async def refresh_confirmations(
     return len(invoice_ids)
 
 
-async def _policy(
-    conn: asyncpg.Connection, settings: Settings, company_id: uuid.UUID, code: str, decimals: int
-) -> Policy:
+async def _policy(conn: Conn, settings: Settings, company_id: uuid.UUID, code: str, decimals: int) -> Policy:
     payment = PAYMENT_ASSETS[code]
     static, percent = await db_companies.underpayment_limit(conn, company_id, payment.asset)
     static_units = int(Decimal(static).scaleb(decimals).to_integral_value(rounding=ROUND_FLOOR))
@@ -171,16 +164,14 @@ async def _policy(
 
 
 async def _report_late(
-    conn: asyncpg.Connection, settings: Settings, inv: asyncpg.Record, status: Status, dep: asyncpg.Record
+    conn: Conn, settings: Settings, inv: asyncpg.Record, status: Status, dep: asyncpg.Record
 ) -> None:
     amount = f"{fmt(from_base_units(int(dep['amount_units']), inv['decimals']))} {inv['payment_currency']}"
     message = f"Payment of {amount} received after the invoice expired (tx {dep['txid']})"
     await emit(conn, settings, inv["id"], Event("invoice.late_payment", status, message))
 
 
-async def _report_not_credited(
-    conn: asyncpg.Connection, settings: Settings, chain: str, dep: asyncpg.Record, now: datetime
-) -> None:
+async def _report_not_credited(conn: Conn, settings: Settings, chain: str, dep: asyncpg.Record, now: datetime) -> None:
     """A transfer to our address that does not count: logged, and sent to the merchant as an event."""
     why = dep["reason"]
     if why == NotCredited.AFTER_LATE_WINDOW:

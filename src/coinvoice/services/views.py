@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ def wire_time(value: datetime | str | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def invoice_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
+def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Everything a merchant or payer may see of an invoice."""
     allowed = row["assets"]
     content = {

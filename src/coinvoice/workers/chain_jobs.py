@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from coinvoice.appkeys import HTTP, POOL, SETTINGS, Job
 from coinvoice.chains.follower import BlockFollower
 from coinvoice.chains.registry import build_adapter, watched_chains
 from coinvoice.domain.chains import Chain
-from coinvoice.web.keys import HTTP, POOL, SETTINGS
-from coinvoice.workers.scheduler import Job
 
 WATCHERS = web.AppKey("chain_watchers", dict[str, BlockFollower])
 
