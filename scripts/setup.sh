@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what coinvoice needs on a fresh Debian/Ubuntu machine with Python 3.11:
 #   scripts/setup.sh          the gateway (virtual environment + Python packages)
-#   scripts/setup.sh test     also the test tools: litecoind, chromium, zbar-tools (apt) and the test extras
+#   scripts/setup.sh test     also the test tools: litecoind, chromium, zbar-tools (apt), the test extras
+#                             and, from package-lock.json, the anvil EVM node and solcjs (npm, into node_modules/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=${1:-}
@@ -33,4 +34,15 @@ fi
 
 if [ "$want_test" = test ]; then
   apt_install litecoind chromium zbar-tools
+  # anvil and solcjs: versions pinned in package.json/package-lock.json, installed into node_modules/
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm
+  fi
+  npm_stamp=node_modules/.installed
+  # -nt is also true when the stamp does not exist yet
+  if [ ! -x node_modules/.bin/anvil ] || [ ! -x node_modules/.bin/solcjs ] || [ package-lock.json -nt "$npm_stamp" ]; then
+    echo "setup: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    touch "$npm_stamp"
+  fi
 fi

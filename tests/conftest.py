@@ -18,7 +18,7 @@ from coinvoice.db.pool import create_pool
 from coinvoice.services.companies import create_company
 from tests.support import database
 
-pytest_plugins = ["tests.support.node_fixtures"]
+pytest_plugins = ["tests.support.node_fixtures", "tests.chains.evm_fixtures"]
 
 TEST_ENV = {
     "COINVOICE_MASTER_KEY": "test-master-key",
@@ -30,6 +30,7 @@ TEST_ENV = {
             "eur/usdt": "1.08",
             "usd/usdt": "1",
             "eur/eth": "0.0004",
+            "eur/bnb": "0.002",
         }
     ),
     "COINVOICE_BTC_NETWORK": "regtest",

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from coinvoice.appkeys import COMPANIES, HTTP, JOBS, POOL, RATE_METRICS, RATES, SETTINGS
 from coinvoice.config import Settings
 from coinvoice.db.company_cache import CompanyCache
 from coinvoice.db.migrate import migrate
@@ -20,13 +21,12 @@ from coinvoice.web.api import merchant_invoices as merchant_invoices_api
 from coinvoice.web.api import rates as rates_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
-from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
-from coinvoice.workers.chain_jobs import utxo_watcher_jobs, watchers_ctx
+from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
 from coinvoice.workers.rate_jobs import install_rate_refresh
-from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
+from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "worker")
@@ -64,7 +64,8 @@ def create_app(
     app[METRICS] = Metrics()
     app[SETTINGS] = settings
     app[RATES] = RateService(settings)
-    app[METRICS].rates.watch_ages(app[RATES].providers, app[RATES].age_seconds)
+    app[RATE_METRICS] = app[METRICS].rates
+    app[RATE_METRICS].watch_ages(app[RATES].providers, app[RATES].age_seconds)
     app[JOBS] = []
     if dsn:
         app[DSN] = dsn
@@ -83,7 +84,7 @@ def create_app(
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
-        app[JOBS].extend(utxo_watcher_jobs(app))
+        app[JOBS].extend(chain_watcher_jobs(app))
         app.cleanup_ctx.append(watchers_ctx)  # before the scheduler: cleaned up after it stops
         install_webhook_sender(app)
         install_rate_refresh(app)

@@ -65,6 +65,10 @@ class ChainSettings:
     rpc_url: str | None = None
     poll_seconds: float = 5.0
     explorer_tx_url: str = ""
+    #: EIP-155 id the node must answer (EVM chains); None for chains without one
+    chain_id: int | None = None
+    #: EVM: find native value sent by contracts through the node's trace API
+    internal_transfers: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,17 @@ class Settings:
     network_fee_fallback: Mapping[str, Decimal] = field(default_factory=dict)
 
     def chain(self, name: str) -> ChainSettings:
-        return self.chains.get(name) or ChainSettings(explorer_tx_url=DEFAULT_EXPLORERS.get(name, ""))
+        return self.chains.get(name) or ChainSettings(
+            explorer_tx_url=DEFAULT_EXPLORERS.get(name, ""), chain_id=CHAINS[name].networks["mainnet"].chain_id
+        )
+
+    def tokens_of(self, chain: str) -> dict[str, str]:
+        """Token payment asset code -> contract on ``chain``'s network (configured, else the mainnet defaults)."""
+        spec = CHAINS[chain]
+        network = self.chain(chain).network
+        codes = [a.code for a in PAYMENT_ASSETS.values() if a.chain == chain and a.is_token]
+        found = {code: spec.token_contract(code, network, self.token_contracts) for code in codes}
+        return {code: contract for code, contract in found.items() if contract}
 
     def _per_asset(self, table: Mapping[str, object], payment_asset: str) -> object:
         asset = PAYMENT_ASSETS[payment_asset].asset if payment_asset in PAYMENT_ASSETS else payment_asset
@@ -340,8 +354,25 @@ def _chains(env: Mapping[str, str]) -> dict[str, ChainSettings]:
         except ValueError as exc:
             raise ConfigError(f"{prefix}POLL_SECONDS must be a number of seconds") from exc
         explorer = env.get(prefix + "EXPLORER_TX_URL", DEFAULT_EXPLORERS[chain.name])
-        chains[chain.name] = ChainSettings(network, env.get(prefix + "RPC_URL") or None, poll_seconds, explorer)
+        chain_id = chain.networks[network].chain_id
+        if chain_id is not None and (raw := env.get(prefix + "CHAIN_ID", "").strip()):
+            if not raw.isdigit() or int(raw) == 0:
+                raise ConfigError(f"{prefix}CHAIN_ID must be a positive whole number (an EIP-155 chain id)")
+            chain_id = int(raw)
+        internal = _flag(env, prefix + "INTERNAL_TRANSFERS", default=True)
+        chains[chain.name] = ChainSettings(
+            network, env.get(prefix + "RPC_URL") or None, poll_seconds, explorer, chain_id, internal
+        )
     return chains
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "true", "yes", "0", "false", "no"):
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    return raw in ("1", "true", "yes")
 
 
 def _master_key(env: Mapping[str, str], data_dir: Path) -> bytes:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.db import invoices as db_invoices
 from coinvoice.services.invoices import expire_due_invoices
-from coinvoice.web.keys import POOL, SETTINGS
 from coinvoice.workers.scheduler import expiry_job
 from tests.api.invoice_setup import CREATE, accept_ltc, assert_error, create_invoice, fill, pending_invoice, sql
 
@@ -36,8 +36,9 @@ async def event_types(db_url: str, invoice_id: str) -> list[str]:
 async def add_deposit(db_url: str, invoice_id: str, state: str = "seen") -> None:
     await sql(
         db_url,
-        "INSERT INTO deposits (id, invoice_id, address_id, chain, txid, output_index, asset, amount_units, state)"
-        " SELECT $2, a.invoice_id, a.id, a.chain, $3, 0, 'ltc', 1000, $4 FROM addresses a WHERE a.invoice_id = $1",
+        "INSERT INTO deposits (id, invoice_id, address_id, company_id, address, chain, txid, output_index, asset,"
+        " amount_units, state) SELECT $2, a.invoice_id, a.id, a.company_id, a.address, a.chain, $3, 0, 'ltc', 1000, $4"
+        " FROM addresses a WHERE a.invoice_id = $1",
         uuid.UUID(invoice_id),
         uuid.uuid4(),
         uuid.uuid4().hex,

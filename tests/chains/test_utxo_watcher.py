@@ -171,7 +171,7 @@ async def test_payment_after_expiry_is_recorded_and_reported_as_late(
     assert view["paymentDetails"]["amount"] in payload["message"]
 
 
-async def test_payment_after_the_late_window_is_recorded_with_a_warning_only(
+async def test_payment_after_the_late_window_is_recorded_not_credited_with_a_warning_and_an_event(
     api, merchant, pool, litecoind, watcher, ltc_settings, caplog
 ):
     view = await ltc_invoice(api, merchant)
@@ -182,5 +182,12 @@ async def test_payment_after_the_late_window_is_recorded_with_a_warning_only(
     assert [r["late"] for r in await deposit_rows(pool, view["id"])] == [True]
     assert "after the 24.0h monitoring window" in caplog.text
     assert view["id"] in caplog.text
-    assert await event_types(pool, view["id"]) == ["invoice.created", "invoice.pending", "invoice.expired"]
+    assert await event_types(pool, view["id"]) == [
+        "invoice.created",
+        "invoice.pending",
+        "invoice.expired",
+        "deposit.not_credited",
+    ]
+    reason = await pool.fetchval("SELECT reason FROM deposits WHERE invoice_id = $1", uuid.UUID(view["id"]))
+    assert reason == "after_late_window"
     litecoind.mine(1)

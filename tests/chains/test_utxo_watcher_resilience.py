@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import replace
 from decimal import Decimal
 
 import aiohttp
-import pytest
 
-from coinvoice.chains.utxo import watcher as watcher_module
 from coinvoice.db.pool import create_pool
 from tests.chains.watch_support import (
     address_of,
     deposit_rows,
     due,
     event_types,
+    kill_inside_nth_paying_block,
     ltc_invoice,
     make_watcher,
+    poll_through_an_outage,
+    poll_until_leading,
     view_of,
     watch_settings,
 )
@@ -151,28 +151,8 @@ async def test_watcher_killed_mid_catch_up_and_restarted_records_every_deposit_o
         litecoind.mine(7)
 
     # the "process" dies inside the transaction of the third paying block, after its deposit is written
-    paying_blocks_seen = 0
-    inside = asyncio.Event()
-    record = watcher_module.deposits.record_transfers
-
-    async def record_then_hang(conn, settings, **kw):
-        nonlocal paying_blocks_seen
-        touched = await record(conn, settings, **kw)
-        if touched and kw["block"] is not None:
-            paying_blocks_seen += 1
-            if paying_blocks_seen == 3:
-                inside.set()
-                await asyncio.Event().wait()
-        return touched
-
-    monkeypatch.setattr(watcher_module.deposits, "record_transfers", record_then_hang)
-    task = asyncio.create_task(first.poll())
-    await asyncio.wait_for(inside.wait(), 30)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await kill_inside_nth_paying_block(first.poll(), monkeypatch, 3)
     first_pool.terminate()
-    monkeypatch.undo()
 
     cursor = await pool.fetchval("SELECT height FROM chain_cursors WHERE chain = 'litecoin'")
     assert paying_heights[1] <= cursor < paying_heights[2]
@@ -180,7 +160,7 @@ async def test_watcher_killed_mid_catch_up_and_restarted_records_every_deposit_o
 
     second = make_watcher(ltc_settings, pool, session, litecoind)
     try:
-        await second.poll()
+        await poll_until_leading(second)
     finally:
         await second.close()
     for view in invoices:
@@ -202,25 +182,11 @@ async def test_node_outage_backs_off_with_one_warning_per_try_and_catches_up_aft
         view = await ltc_invoice(api, merchant)
         litecoind.send(address_of(view), due(view))
         litecoind.mine(1)
-        litecoind.stop()
-        try:
-            with caplog.at_level(logging.WARNING, logger="coinvoice.chains.utxo.watcher"):
-                await watcher.poll()
-                await watcher.poll()  # inside the backoff: does not even try
-                await asyncio.sleep(0.25)
-                await watcher.poll()
-            warnings = [r.getMessage() for r in caplog.records if r.name == "coinvoice.chains.utxo.watcher"]
-            assert len(warnings) == 2, warnings
-            assert all(w.startswith("litecoin node unavailable (") for w in warnings)
-            assert "retrying in 0.2 s" in warnings[0] and "retrying in 0.4 s" in warnings[1]
+
+        async def still_pending() -> None:
             assert (await view_of(api, view["id"]))["status"] == "pending"
-        finally:
-            litecoind.start()
-        await asyncio.sleep(0.45)
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="coinvoice.chains.utxo.watcher"):
-            await watcher.poll()
-        assert "litecoin node is reachable again after 2 failed polls" in caplog.text
+
+        await poll_through_an_outage(watcher, litecoind, caplog, still_pending)
         assert (await view_of(api, view["id"]))["status"] == "done"
     finally:
         await watcher.close()

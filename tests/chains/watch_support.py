@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import pytest
 
 from coinvoice.chains.utxo.rpc import BitcoinRpc
 from coinvoice.chains.utxo.watcher import UtxoWatcher
 from coinvoice.config import Settings
+from coinvoice.services import deposits
 from tests.conftest import TPUB
 from tests.support.litecoind import MINER_WALLET, LitecoinNode
 
@@ -52,6 +57,11 @@ async def accept_litecoin(api, company: dict[str, str], pool: asyncpg.Pool) -> N
 
 async def ltc_invoice(api, company: dict[str, str], price: str = "10") -> dict[str, Any]:
     """A regular eur invoice created by the merchant and filled with ltc by the payer, over HTTP."""
+    return await filled_invoice(api, company, "ltc", price)
+
+
+async def filled_invoice(api, company: dict[str, str], code: str, price: str = "10") -> dict[str, Any]:
+    """A regular eur invoice created by the merchant and filled with ``code`` by the payer, over HTTP."""
     status, created = await api.call(
         "POST",
         "/api/invoices/v1/regular",
@@ -62,7 +72,7 @@ async def ltc_invoice(api, company: dict[str, str], price: str = "10") -> dict[s
     status, view = await api.call(
         "POST",
         f"/api/invoices/v1/regular/{created['id']}/proceed",
-        json_body={"clientEmail": "payer@example.com", "paymentCurrency": "ltc"},
+        json_body={"clientEmail": "payer@example.com", "paymentCurrency": code},
     )
     assert status == 200, view
     assert view["status"] == "pending"
@@ -111,3 +121,70 @@ def pay_in_two_outputs(node: LitecoinNode, address: str, first: Decimal, second:
 
 def make_watcher(settings: Settings, pool: asyncpg.Pool, session, node: LitecoinNode, **options: Any) -> UtxoWatcher:
     return UtxoWatcher("litecoin", settings, pool, BitcoinRpc(node.rpc_url, session), **options)
+
+
+async def kill_inside_nth_paying_block(poll: Awaitable[None], monkeypatch, n: int) -> None:
+    """Run ``poll`` until it is inside the transaction of the n-th block that pays us, then cancel it there.
+
+    The deposits of that block are written but not committed: what a process killed at that moment leaves.
+    """
+    inside = asyncio.Event()
+    record = deposits.record_transfers
+    seen = 0
+
+    async def record_then_hang(conn, settings, **kw):
+        nonlocal seen
+        touched = await record(conn, settings, **kw)
+        if touched and kw["block"] is not None:
+            seen += 1
+            if seen == n:
+                inside.set()
+                await asyncio.Event().wait()
+        return touched
+
+    monkeypatch.setattr(deposits, "record_transfers", record_then_hang)
+    task = asyncio.ensure_future(poll)
+    try:
+        await asyncio.wait_for(inside.wait(), 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        monkeypatch.undo()
+
+
+async def poll_through_an_outage(watcher, node, caplog, while_down: Callable[[], Awaitable[None]]) -> None:
+    """Stop ``node``: the watcher (polling every 0.2 s) warns once per try with a doubling delay and does not
+    even try inside the delay; ``while_down`` checks the gateway meanwhile; after a restart it says it is back.
+    """
+    logger = type(watcher.adapter).__module__
+    node.stop()
+    try:
+        with caplog.at_level(logging.WARNING, logger=logger):
+            await watcher.poll()
+            await watcher.poll()  # inside the backoff: does not even try
+            await asyncio.sleep(0.25)
+            await watcher.poll()
+        warnings = [r.getMessage() for r in caplog.records if r.name == logger]
+        assert len(warnings) == 2, warnings
+        assert all(w.startswith(f"{watcher.chain} node unavailable (") for w in warnings)
+        assert "retrying in 0.2 s" in warnings[0] and "retrying in 0.4 s" in warnings[1]
+        await while_down()
+    finally:
+        node.start()
+    await asyncio.sleep(0.45)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=logger):
+        await watcher.poll()
+    assert f"{watcher.chain} node is reachable again after 2 failed polls" in caplog.text
+
+
+async def poll_until_leading(watcher, seconds: float = 10.0) -> None:
+    """Poll until the watcher leads and has done a round (a killed leader's lock goes when its backend exits)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        await watcher.poll()
+        if watcher.is_leader:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the watcher never took the leader lock"
+        await asyncio.sleep(0.05)

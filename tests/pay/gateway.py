@@ -62,9 +62,10 @@ class Gateway:
         """Record a deposit and move the status as the chain watcher would (SQL, no node)."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                "INSERT INTO deposits (id, invoice_id, address_id, chain, txid, output_index, asset, amount_units,"
-                " confirmations, state)"
-                " SELECT $1, a.invoice_id, a.id, a.chain, $2, 0, 'ltc', $3, $4, $5 FROM addresses a"
+                "INSERT INTO deposits (id, invoice_id, address_id, company_id, address, chain, txid, output_index, asset,"
+                " amount_units, confirmations, state)"
+                " SELECT $1, a.invoice_id, a.id, a.company_id, a.address, a.chain, $2, 0, 'ltc', $3, $4, $5"
+                " FROM addresses a"
                 " WHERE a.invoice_id = $6",
                 uuid.uuid4(),
                 uuid.uuid4().hex * 2,

@@ -30,9 +30,14 @@ def test_cashaddr_prefix_is_not_doubled_and_bare_cashaddr_gets_one():
     assert payment_uri(A["bch"], "qpm2q", Decimal("1")) == "bitcoincash:qpm2q?amount=1"
 
 
-def test_ether_uri_is_eip681_with_chain_id_and_wei():
+def test_ether_uri_is_eip681_in_wei_without_the_default_mainnet_chain_id():
     uri = payment_uri(A["eth"], "0xAbC", Decimal("0.004321"), network="mainnet")
-    assert uri == "ethereum:0xAbC@1?value=4321000000000000"
+    assert uri == "ethereum:0xAbC?value=4321000000000000"
+
+
+def test_a_configured_chain_id_overrides_the_registry():
+    uri = payment_uri(A["bnb"], "0xAbC", Decimal("1"), network="regtest", chain_id=56)
+    assert uri == f"ethereum:0xAbC@56?value={10**18}"
 
 
 @pytest.mark.parametrize(
@@ -44,7 +49,7 @@ def test_evm_chain_id_follows_chain_and_network(chain_code, network, chain_id):
 
 def test_erc20_uri_is_a_transfer_call_on_the_token_contract_in_base_units():
     uri = payment_uri(A["usdterc20"], "0xPayee", Decimal("10.5"), network="mainnet", contract="0xToken")
-    assert uri == "ethereum:0xToken@1/transfer?address=0xPayee&uint256=10500000"
+    assert uri == "ethereum:0xToken/transfer?address=0xPayee&uint256=10500000"
 
 
 def test_token_without_a_contract_falls_back_to_the_plain_address():

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from bip_utils import Bip32Slip10Secp256k1, Bip39SeedGenerator
 
 from coinvoice.app import create_app
+from coinvoice.appkeys import RATE_METRICS, RATES
 from coinvoice.config import Settings, load_settings
 from coinvoice.netfees.registry import fee_estimators
 from coinvoice.rates.metrics import RateMetrics
@@ -23,8 +24,6 @@ from coinvoice.rates.providers import network_providers
 from coinvoice.rates.refresh import RateRefresher
 from coinvoice.rates.service import RateService
 from coinvoice.services.companies import create_company, set_assets, set_wallet
-from coinvoice.web.keys import RATES
-from coinvoice.web.metrics import METRICS
 from tests.conftest import TEST_ENV, TPUB, Api
 from tests.support.rate_standins import StandIns
 
@@ -116,7 +115,7 @@ async def start_gateway(
             server = TestServer(app, host="127.0.0.1")
             await server.start_server()
             servers.append(server)
-            refresher = make_refresher(settings, pool, http, app[RATES], app[METRICS].rates)
+            refresher = make_refresher(settings, pool, http, app[RATES], app[RATE_METRICS])
             refreshers.append(refresher)
             company = await create_company(pool, settings, "Rates & Co", None, None)
             company_id = uuid.UUID(company["id"])

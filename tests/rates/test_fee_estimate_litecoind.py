@@ -14,14 +14,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from coinvoice.app import create_app
+from coinvoice.appkeys import RATES
 from coinvoice.chains.utxo.rpc import BitcoinRpc
 from coinvoice.config import load_settings
 from coinvoice.domain.network_fees import FALLBACK_NETWORK_FEES, P2WPKH_PAYMENT_VBYTES
-from coinvoice.netfees.base import NoEstimate
 from coinvoice.netfees.registry import fee_estimators
 from coinvoice.netfees.utxo import CONFIRMATION_TARGET_BLOCKS, UtxoFeeEstimator
+from coinvoice.rates.estimators import NoEstimate
 from coinvoice.services.companies import create_company, set_assets, set_wallet
-from coinvoice.web.keys import RATES
 from tests.conftest import TEST_ENV, TPUB, Api
 from tests.rates.conftest import CREATE, make_refresher
 from tests.support.litecoind import MINER_WALLET, LitecoindMissing, LitecoinNode, start_litecoind

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
+from coinvoice.appkeys import RATES
 from coinvoice.domain.money import fmt
 from coinvoice.domain.network_fees import FALLBACK_NETWORK_FEES
 from coinvoice.services.companies import set_assets, set_wallet
-from coinvoice.web.keys import RATES
 from tests.api.invoice_setup import assert_error, row_counts, sql
 from tests.rates.conftest import CREATE, tron_or_eth_xpub
 

@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from coinvoice.app import create_app
+from coinvoice.appkeys import JOBS
 from coinvoice.config import load_settings
-from coinvoice.workers.scheduler import JOBS
 from tests.api.invoice_setup import assert_error
 from tests.conftest import Api
 

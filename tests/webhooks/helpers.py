@@ -33,13 +33,13 @@ async def make_wrong(db_url: str, invoice_id: str) -> None:
 async def add_late_deposit(db_url: str, invoice_id: str) -> None:
     conn = await asyncpg.connect(db_url)
     try:
-        address_id = await conn.fetchval("SELECT id FROM addresses WHERE invoice_id = $1", uuid.UUID(invoice_id))
         await conn.execute(
-            "INSERT INTO deposits (id, invoice_id, address_id, chain, txid, output_index, asset, amount_units,"
-            " confirmations, state, late) VALUES ($1, $2, $3, 'litecoin', $4, 0, 'ltc', 1000, 6, 'confirmed', true)",
+            "INSERT INTO deposits (id, invoice_id, address_id, company_id, address, chain, txid, output_index, asset,"
+            " amount_units, confirmations, state, late)"
+            " SELECT $1, a.invoice_id, a.id, a.company_id, a.address, 'litecoin', $3, 0, 'ltc', 1000, 6, 'confirmed',"
+            " true FROM addresses a WHERE a.invoice_id = $2",
             uuid.uuid4(),
             uuid.UUID(invoice_id),
-            address_id,
             uuid.uuid4().hex * 2,
         )
     finally:

@@ -11,7 +11,6 @@ from bip_utils import (
     Base58Encoder,
     BchP2PKHAddrEncoder,
     Bip32KeyNetVersions,
-    Bip32PublicKey,
     Bip32Slip10Secp256k1,
     EthAddrEncoder,
     P2WPKHAddrEncoder,
@@ -19,8 +18,10 @@ from bip_utils import (
     TrxAddrEncoder,
 )
 
-WALLET_CHAINS = ("bitcoin", "litecoin", "bitcoincash", "ethereum", "bsc", "tron")
-NETWORKS = ("mainnet", "testnet", "regtest")
+from coinvoice.domain.chains import CHAINS, NETWORKS, NetworkParams
+
+#: Chains whose deposit addresses are derived from a merchant's account key, in registry order.
+WALLET_CHAINS = tuple(c.name for c in CHAINS.values() if c.derives_addresses)
 ACCOUNT_DEPTH = 3
 MAX_INDEX = 2**31 - 1
 
@@ -53,27 +54,6 @@ _TEST_PREFIXES = ("tpub", "upub", "vpub", "ttub")
 # BIP49 (P2SH-P2WPKH) account keys: their wallet would not scan the native-segwit addresses we derive.
 _NESTED_SEGWIT = ("ypub", "upub", "Mtub")
 
-# Prefixes accepted per chain: (on mainnet, on testnet and regtest).
-_ACCEPTED_BY_CHAIN = {
-    "bitcoin": (("xpub", "zpub"), ("tpub", "vpub")),
-    "litecoin": (("xpub", "zpub", "Ltub"), ("tpub", "vpub", "ttub")),
-    "bitcoincash": (("xpub",), ("tpub",)),
-    "ethereum": (("xpub",), ("xpub", "tpub")),
-    "bsc": (("xpub",), ("xpub", "tpub")),
-    "tron": (("xpub",), ("xpub", "tpub")),
-}
-_ACCEPTED = {
-    (chain, net): main if net == "mainnet" else test
-    for chain, (main, test) in _ACCEPTED_BY_CHAIN.items()
-    for net in NETWORKS
-}
-
-_SEGWIT_HRP = {
-    "bitcoin": {"mainnet": "bc", "testnet": "tb", "regtest": "bcrt"},
-    "litecoin": {"mainnet": "ltc", "testnet": "tltc", "regtest": "rltc"},
-}
-_CASHADDR_PREFIX = {"mainnet": "bitcoincash", "testnet": "bchtest", "regtest": "bchreg"}
-
 
 class InvalidExtendedKey(ValueError):
     """The text given is not an account-level extended public key usable for this chain and network."""
@@ -86,7 +66,7 @@ def validate_extended_key(chain: str, network: str, key: str) -> str:
     take in descriptors, and one string per key whichever SLIP-132 prefix the merchant pasted.
     """
     raw = _decode(chain, network, key)
-    canonical = "xpub" if network == "mainnet" or chain in ("ethereum", "bsc", "tron") else "tpub"
+    canonical = "xpub" if network == "mainnet" or CHAINS[chain].family != "utxo" else "tpub"
     return Base58Encoder.CheckEncode(bytes.fromhex(_PUBLIC_VERSIONS[canonical]) + raw[4:])
 
 
@@ -95,7 +75,8 @@ def derive_address(chain: str, network: str, key: str, index: int) -> str:
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_INDEX:
         raise ValueError(f"derivation index must be an integer in [0, 2**31), got {index!r}")
     child = _receive_branch(chain, network, key).ChildKey(index).PublicKey()
-    return _ENCODERS[chain](child, network)
+    spec = CHAINS[chain]
+    return _ENCODERS[spec.address_kind](child.KeyObject(), spec.network(network))
 
 
 @lru_cache(maxsize=1024)
@@ -112,7 +93,7 @@ def _decode(chain: str, network: str, key: str) -> bytes:
         raise ValueError(f"unknown wallet chain {chain!r}; expected one of {', '.join(WALLET_CHAINS)}")
     if network not in NETWORKS:
         raise ValueError(f"unknown network {network!r}; expected one of {', '.join(NETWORKS)}")
-    accepted = _ACCEPTED[chain, network]
+    accepted = CHAINS[chain].network(network).key_prefixes
     where = f"not a valid extended public key for {chain} {network}"
     text = key.strip() if isinstance(key, str) else ""
     try:
@@ -145,13 +126,10 @@ def _decode(chain: str, network: str, key: str) -> bytes:
     return raw
 
 
-_ENCODERS: dict[str, Callable[[Bip32PublicKey, str], str]] = {
-    "bitcoin": lambda pub, net: P2WPKHAddrEncoder.EncodeKey(pub.KeyObject(), hrp=_SEGWIT_HRP["bitcoin"][net]),
-    "litecoin": lambda pub, net: P2WPKHAddrEncoder.EncodeKey(pub.KeyObject(), hrp=_SEGWIT_HRP["litecoin"][net]),
-    "bitcoincash": lambda pub, net: BchP2PKHAddrEncoder.EncodeKey(
-        pub.KeyObject(), hrp=_CASHADDR_PREFIX[net], net_ver=b"\x00"
-    ),
-    "ethereum": lambda pub, net: EthAddrEncoder.EncodeKey(pub.KeyObject()),
-    "bsc": lambda pub, net: EthAddrEncoder.EncodeKey(pub.KeyObject()),
-    "tron": lambda pub, net: TrxAddrEncoder.EncodeKey(pub.KeyObject()),
+#: Public key -> address, per the chain's address kind, with the network's prefixes.
+_ENCODERS: dict[str, Callable[[Secp256k1PublicKey, NetworkParams], str]] = {
+    "p2wpkh": lambda key, net: P2WPKHAddrEncoder.EncodeKey(key, hrp=net.bech32_hrp),
+    "cashaddr": lambda key, net: BchP2PKHAddrEncoder.EncodeKey(key, hrp=net.cashaddr_prefix, net_ver=b"\x00"),
+    "eth": lambda key, net: EthAddrEncoder.EncodeKey(key),
+    "trx": lambda key, net: TrxAddrEncoder.EncodeKey(key),
 }

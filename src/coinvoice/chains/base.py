@@ -1,41 +1,72 @@
-"""Types shared by every chain watcher: block references, transfers, and the ChainWatcher protocol."""
+"""The chain adapter protocol the block follower drives, and the errors adapters raise."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from coinvoice.domain.transfers import BlockRef, Transfer
+
+__all__ = ["Block", "BlockGone", "BlockRef", "ChainAdapter", "ChainMisconfigured", "NodeUnavailable", "Transfer"]
+
+
+class NodeUnavailable(Exception):
+    """The node could not be reached or answered garbage; the follower backs off and retries."""
+
+
+class BlockGone(Exception):
+    """A block asked for no longer exists at that height: the chain got shorter while we read it."""
+
+
+class ChainMisconfigured(Exception):
+    """The node is not the chain the settings describe (chain id, token decimals): the watcher stops."""
+
+
+@dataclass(slots=True)
+class Block:
+    """A fetched block: its reference plus whatever the adapter needs to find transfers in it."""
+
+    ref: BlockRef
+    data: Any = None
+    addresses: set[str] = field(default_factory=set)  # every address it may pay (cheap to compute)
 
 
 @dataclass(frozen=True, slots=True)
-class BlockRef:
-    """A block as the watcher remembers it: enough to follow the chain and detect a reorg."""
+class PendingScan:
+    """Transfers waiting in the mempool, and every transaction id the mempool holds now."""
 
-    height: int
-    hash: str
-    prev_hash: str | None
-    time: int | None
+    transfers: list[Transfer]
+    txids: set[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """Value sent to one address by one transaction output (UTXO) or log (EVM).
-
-    ``index`` is the output index for UTXO chains and the log index for EVM chains;
-    ``block`` is None while the transaction is only in the mempool.
-    """
-
-    chain: str
-    txid: str
-    index: int
-    address: str
-    amount_units: int
-    asset: str
-    block: BlockRef | None
-
-
-class ChainWatcher(Protocol):
-    """Something a scheduler polls to bring one chain's deposits up to date."""
+class ChainAdapter(Protocol):
+    """One chain family's reading of a node: blocks in, transfers out. The follower does everything else."""
 
     chain: str
 
-    async def poll(self) -> None: ...
+    async def check(self) -> None:
+        """Verify the node is the configured chain; raise ChainMisconfigured otherwise (once, at start)."""
+        ...
+
+    async def tip(self) -> int: ...
+
+    async def block_hashes(self, heights: list[int]) -> dict[int, str]:
+        """The node's hash at each height (heights above the tip are left out)."""
+        ...
+
+    async def fetch_blocks(self, first: int, last: int) -> list[Block]:
+        """Blocks first..last in order; BlockGone when the chain ends below ``last``."""
+        ...
+
+    async def transfers(self, block: Block, ours: Collection[str]) -> list[Transfer]:
+        """The block's transfers to the addresses in ``ours`` (those of block.addresses we allocated)."""
+        ...
+
+    async def pending(self) -> PendingScan | None:
+        """Transfers in the mempool (None where the adapter does not watch one)."""
+        ...
+
+    def forget_pending(self) -> None:
+        """Drop what the adapter remembers of the mempool (after a reorg)."""
+        ...

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
 
-from coinvoice.chains.base import BlockRef
+from coinvoice.db.connection import Conn
+from coinvoice.domain.transfers import BlockRef
 
 #: How many recent block hashes are kept per chain: the deepest reorg the watcher can follow.
 KEEP_BLOCKS = 100
@@ -23,33 +25,42 @@ class Cursor:
 
 @dataclass(frozen=True, slots=True)
 class NewDeposit:
-    invoice_id: uuid.UUID
-    address_id: uuid.UUID
+    """One transfer to one of our addresses, with the verdict on whether it counts toward its invoice."""
+
+    company_id: uuid.UUID
+    invoice_id: uuid.UUID | None
+    address_id: uuid.UUID | None
+    address: str
+    tag: str | None
     txid: str
     index: int
+    asset: str | None
+    contract: str | None
     amount_units: int
     late: bool
+    credited: bool
+    reason: str | None
 
 
 def _lock_key(chain: str) -> str:
     return f"coinvoice.chain_watch.{chain}"
 
 
-async def try_lock_leader(conn: asyncpg.Connection, chain: str) -> bool:
+async def try_lock_leader(conn: Conn, chain: str) -> bool:
     """Take the chain's session-level advisory lock on ``conn`` if nobody holds it; it lasts as long as conn."""
     return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _lock_key(chain)))
 
 
-async def unlock_leader(conn: asyncpg.Connection, chain: str) -> None:
+async def unlock_leader(conn: Conn, chain: str) -> None:
     await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _lock_key(chain))
 
 
-async def get_cursor(conn: asyncpg.Connection, chain: str) -> Cursor | None:
+async def get_cursor(conn: Conn, chain: str) -> Cursor | None:
     row = await conn.fetchrow("SELECT height, hash FROM chain_cursors WHERE chain = $1", chain)
     return Cursor(row["height"], row["hash"]) if row else None
 
 
-async def advance_cursor(conn: asyncpg.Connection, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
+async def advance_cursor(conn: Conn, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
     """Remember ``block`` as processed: cursor, its hash among the recent blocks, and prune older ones."""
     await conn.execute(
         "WITH blk AS ("
@@ -68,7 +79,7 @@ async def advance_cursor(conn: asyncpg.Connection, chain: str, block: BlockRef, 
     )
 
 
-async def recent_blocks(conn: asyncpg.Connection, chain: str, at_most: int) -> list[Cursor]:
+async def recent_blocks(conn: Conn, chain: str, at_most: int) -> list[Cursor]:
     """Stored blocks at or below height ``at_most``, highest first."""
     rows = await conn.fetch(
         "SELECT height, hash FROM chain_blocks WHERE chain = $1 AND height <= $2 ORDER BY height DESC",
@@ -78,7 +89,7 @@ async def recent_blocks(conn: asyncpg.Connection, chain: str, at_most: int) -> l
     return [Cursor(r["height"], r["hash"]) for r in rows]
 
 
-async def rewind_cursor(conn: asyncpg.Connection, chain: str, fork: Cursor) -> None:
+async def rewind_cursor(conn: Conn, chain: str, fork: Cursor) -> None:
     """Forget every block above the fork and put the cursor on it."""
     await conn.execute("DELETE FROM chain_blocks WHERE chain = $1 AND height > $2", chain, fork.height)
     await conn.execute(
@@ -97,10 +108,13 @@ async def rewind_cursor(conn: asyncpg.Connection, chain: str, fork: Cursor) -> N
     )
 
 
-async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
-    """The allocated addresses among ``addresses``: one probe of the unique (chain, address) index each."""
+async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
+    """The allocated addresses among ``addresses`` with their invoice's quoted asset and expiry.
+
+    One probe of the unique (chain, address) index each, whatever the number of allocated addresses.
+    """
     return await conn.fetch(
-        "SELECT a.address, a.id AS address_id, a.invoice_id, i.expires_at"
+        "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, i.expires_at, i.payment_currency"
         "  FROM unnest($2::text[]) AS o(address)"
         "  JOIN addresses a ON a.chain = $1 AND a.tag IS NULL AND a.address = o.address"
         "  JOIN invoices i ON i.id = a.invoice_id",
@@ -110,52 +124,61 @@ async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[
 
 
 async def upsert_deposits(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     chain: str,
-    asset: str,
     deposits: list[NewDeposit],
     block: BlockRef | None,
     confirmations: int,
-    confirmed: bool,
     seen_at: datetime,
     now: datetime,
 ) -> list[asyncpg.Record]:
     """Insert new deposits; put known ones in ``block`` (or back in the mempool when orphaned).
 
     Returns the rows inserted or changed, with ``inserted`` telling which; a block seen twice changes nothing.
+    Every deposit starts ``seen``: refresh_confirmations confirms it against its own asset's threshold.
     """
     return await conn.fetch(
-        "INSERT INTO deposits (id, invoice_id, address_id, chain, txid, output_index, asset, amount_units,"
-        "  block_height, block_hash, confirmations, state, late, seen_at, updated_at)"
-        " SELECT u.id, u.invoice_id, u.address_id, $1, u.txid, u.idx, $2, u.amount, $3, $4, $5, $6, u.late, $7, $8"
-        "   FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::text[], $13::int[], $14::numeric[], $15::bool[])"
-        "     AS u(id, invoice_id, address_id, txid, idx, amount, late)"
+        "INSERT INTO deposits (id, company_id, invoice_id, address_id, address, tag, chain, txid, output_index,"
+        "  asset, contract, amount_units, credited, reason, late, block_height, block_hash, confirmations, state,"
+        "  seen_at, updated_at)"
+        " SELECT u.id, u.company_id, u.invoice_id, u.address_id, u.address, u.tag, $1, u.txid, u.idx,"
+        "  u.asset, u.contract, u.amount, u.credited, u.reason, u.late, $2, $3, $4, 'seen', $5, $6"
+        "   FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::text[], $13::text[],"
+        "               $14::int[], $15::text[], $16::text[], $17::numeric[], $18::bool[], $19::text[], $20::bool[])"
+        "     AS u(id, company_id, invoice_id, address_id, address, tag, txid, idx, asset, contract, amount,"
+        "          credited, reason, late)"
         " ON CONFLICT (chain, txid, output_index) DO UPDATE"
         "   SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash,"
-        "       confirmations = EXCLUDED.confirmations, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at"
+        "       confirmations = EXCLUDED.confirmations, state = 'seen', updated_at = EXCLUDED.updated_at"
         "   WHERE deposits.state = 'orphaned'"
         "      OR (EXCLUDED.block_hash IS NOT NULL AND deposits.block_hash IS DISTINCT FROM EXCLUDED.block_hash)"
-        " RETURNING invoice_id, (xmax = 0) AS inserted, late, seen_at, txid, output_index, amount_units",
+        " RETURNING id, invoice_id, company_id, (xmax = 0) AS inserted, late, credited, reason, seen_at, txid,"
+        "  output_index, amount_units, asset, contract, address",
         chain,
-        asset,
         block.height if block else None,
         block.hash if block else None,
         confirmations,
-        "confirmed" if confirmed else "seen",
         seen_at,
         now,
         [uuid.uuid4() for _ in deposits],
+        [d.company_id for d in deposits],
         [d.invoice_id for d in deposits],
         [d.address_id for d in deposits],
+        [d.address for d in deposits],
+        [d.tag for d in deposits],
         [d.txid for d in deposits],
         [d.index for d in deposits],
+        [d.asset for d in deposits],
+        [d.contract for d in deposits],
         [Decimal(d.amount_units) for d in deposits],
+        [d.credited for d in deposits],
+        [d.reason for d in deposits],
         [d.late for d in deposits],
     )
 
 
-async def orphan_above(conn: asyncpg.Connection, chain: str, height: int, now: datetime) -> list[uuid.UUID]:
+async def orphan_above(conn: Conn, chain: str, height: int, now: datetime) -> list[uuid.UUID]:
     """Mark deposits in blocks above ``height`` orphaned; returns the invoices they belong to."""
     rows = await conn.fetch(
         "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
@@ -164,10 +187,10 @@ async def orphan_above(conn: asyncpg.Connection, chain: str, height: int, now: d
         height,
         now,
     )
-    return list(dict.fromkeys(r["invoice_id"] for r in rows))
+    return _invoices(rows)
 
 
-async def orphan_txids(conn: asyncpg.Connection, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
+async def orphan_txids(conn: Conn, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
     """Mark still-unmined deposits of these transactions orphaned (they left the mempool unmined)."""
     rows = await conn.fetch(
         "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
@@ -177,10 +200,10 @@ async def orphan_txids(conn: asyncpg.Connection, chain: str, txids: list[str], n
         txids,
         now,
     )
-    return list(dict.fromkeys(r["invoice_id"] for r in rows))
+    return _invoices(rows)
 
 
-async def unmined_txids(conn: asyncpg.Connection, chain: str) -> set[str]:
+async def unmined_txids(conn: Conn, chain: str) -> set[str]:
     """Transactions of deposits seen only in the mempool so far."""
     rows = await conn.fetch(
         "SELECT DISTINCT txid FROM deposits WHERE chain = $1 AND state = 'seen' AND block_height IS NULL", chain
@@ -189,34 +212,49 @@ async def unmined_txids(conn: asyncpg.Connection, chain: str) -> set[str]:
 
 
 async def refresh_confirmations(
-    conn: asyncpg.Connection, chain: str, tip: int, needed: int, window: int, now: datetime
+    conn: Conn, chain: str, tip: int, needed: Mapping[str, int], default: int, window: int, now: datetime
 ) -> list[uuid.UUID]:
     """Confirmations = tip - height + 1 for unconfirmed and recent deposits, in one UPDATE.
 
-    Deposits reaching ``needed`` become ``confirmed``; returns the invoices of those that did just now.
+    A deposit becomes ``confirmed`` at its own asset's threshold (``needed``, else ``default``); returns the
+    invoices of the deposits that became confirmed just now.
     """
     rows = await conn.fetch(
-        "UPDATE deposits d"
+        "WITH need AS (SELECT * FROM unnest($6::text[], $7::int[]) AS n(asset, confirmations))"
+        " UPDATE deposits d"
         "   SET confirmations = greatest($2::int - d.block_height + 1, 0),"
-        "       state = CASE WHEN d.state = 'confirmed' OR $2::int - d.block_height + 1 >= $3::int"
+        "       state = CASE WHEN d.state = 'confirmed' OR $2::int - d.block_height + 1 >= coalesce(n.confirmations, $3::int)"
         "                    THEN 'confirmed' ELSE 'seen' END,"
         "       updated_at = $5"
-        "  FROM deposits old"
+        "  FROM deposits old LEFT JOIN need n ON n.asset = old.asset"
         " WHERE old.id = d.id AND d.chain = $1 AND d.block_height IS NOT NULL AND d.state <> 'orphaned'"
         "   AND (d.state = 'seen' OR d.block_height > $2::int - $4::int)"
         "   AND (d.confirmations <> greatest($2::int - d.block_height + 1, 0)"
-        "        OR (d.state = 'seen' AND $2::int - d.block_height + 1 >= $3::int))"
-        " RETURNING d.invoice_id, old.state AS old_state, d.state AS new_state",
+        "        OR (d.state = 'seen' AND $2::int - d.block_height + 1 >= coalesce(n.confirmations, $3::int)))"
+        " RETURNING d.invoice_id, d.credited, old.state AS old_state, d.state AS new_state",
         chain,
         tip,
-        needed,
+        default,
         window,
         now,
+        list(needed),
+        list(needed.values()),
     )
-    return list(dict.fromkeys(r["invoice_id"] for r in rows if r["old_state"] != r["new_state"]))
+    return list(
+        dict.fromkeys(
+            r["invoice_id"]
+            for r in rows
+            if r["old_state"] != r["new_state"] and r["credited"] and r["invoice_id"] is not None
+        )
+    )
 
 
-async def lock_invoice_facts(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+def _invoices(rows: list[asyncpg.Record]) -> list[uuid.UUID]:
+    """The distinct invoices of deposit rows, in order (deposits belonging to no invoice left out)."""
+    return list(dict.fromkeys(r["invoice_id"] for r in rows if r["invoice_id"] is not None))
+
+
+async def lock_invoice_facts(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     """The invoice's status inputs, its row locked until the transaction ends."""
     return await conn.fetchrow(
         "SELECT i.id, i.company_id, i.status, i.expires_at, i.resolution, i.payment_currency,"
@@ -227,7 +265,8 @@ async def lock_invoice_facts(conn: asyncpg.Connection, invoice_id: uuid.UUID) ->
     )
 
 
-async def invoice_deposits(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+async def invoice_deposits(conn: Conn, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT amount_units, confirmations, seen_at, state FROM deposits WHERE invoice_id = $1", invoice_id
+        "SELECT amount_units, confirmations, seen_at, state FROM deposits WHERE invoice_id = $1 AND credited",
+        invoice_id,
     )

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from coinvoice.db.connection import Conn, ConnOrPool
+
 # One round trip for everything the wire shows about an invoice.
 VIEW_SQL = """
 SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.merchant_pays_fee,
@@ -24,7 +26,7 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
                  'amount_units', d.amount_units::text, 'confirmations', d.confirmations,
                  'state', d.state, 'late', d.late, 'seen_at', d.seen_at,
                  'block_height', d.block_height) ORDER BY d.seen_at, d.txid, d.output_index), '[]')
-          FROM deposits d WHERE d.invoice_id = i.id) AS deposits
+          FROM deposits d WHERE d.invoice_id = i.id AND d.credited) AS deposits
   FROM invoices i
   JOIN companies c ON c.id = i.company_id
   LEFT JOIN quotes q ON q.invoice_id = i.id
@@ -33,13 +35,11 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
 """
 
 
-async def fetch_view_row(conn: asyncpg.Connection | asyncpg.Pool, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+async def fetch_view_row(conn: ConnOrPool, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(VIEW_SQL, invoice_id)
 
 
-async def insert_invoice_with_event(
-    conn: asyncpg.Connection | asyncpg.Pool, row: dict[str, Any], event: dict[str, Any]
-) -> bool:
+async def insert_invoice_with_event(conn: ConnOrPool, row: dict[str, Any], event: dict[str, Any]) -> bool:
     """Insert a new invoice and its creation event in one statement (atomic, one round trip).
 
     False when the company already used the idempotency key: then nothing is written.
@@ -72,7 +72,7 @@ async def insert_invoice_with_event(
     return inserted == 1
 
 
-async def find_by_idempotency_key(conn: asyncpg.Connection, company_id: uuid.UUID, key: str) -> asyncpg.Record | None:
+async def find_by_idempotency_key(conn: Conn, company_id: uuid.UUID, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, request_hash FROM invoices WHERE company_id = $1 AND idempotency_key = $2",
         company_id,
@@ -80,7 +80,7 @@ async def find_by_idempotency_key(conn: asyncpg.Connection, company_id: uuid.UUI
     )
 
 
-async def lock_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+async def lock_invoice(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, company_id, status, invoice_currency, total, merchant_pays_fee, preset_currency,"
         " payment_currency, expires_at, resolution FROM invoices WHERE id = $1 FOR UPDATE",
@@ -88,7 +88,7 @@ async def lock_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> async
     )
 
 
-async def insert_quote(conn: asyncpg.Connection, invoice_id: uuid.UUID, q: dict[str, Any]) -> None:
+async def insert_quote(conn: Conn, invoice_id: uuid.UUID, q: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source, quoted_at,"
         " rate_sources, spread_percent, network_fee_units, network_fee_source)"
@@ -109,7 +109,7 @@ async def insert_quote(conn: asyncpg.Connection, invoice_id: uuid.UUID, q: dict[
 
 
 async def insert_address(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     chain: str,
     address: str,
@@ -133,7 +133,7 @@ async def insert_address(
 
 
 async def mark_filled(
-    conn: asyncpg.Connection,
+    conn: Conn,
     invoice_id: uuid.UUID,
     *,
     email: str,
@@ -152,16 +152,16 @@ async def mark_filled(
     )
 
 
-async def set_status(conn: asyncpg.Connection, invoice_id: uuid.UUID, status: str, now: datetime) -> None:
+async def set_status(conn: Conn, invoice_id: uuid.UUID, status: str, now: datetime) -> None:
     await conn.execute("UPDATE invoices SET status = $2, updated_at = $3 WHERE id = $1", invoice_id, status, now)
 
 
-async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+async def expire_due(conn: Conn, now: datetime, limit: int) -> list[uuid.UUID]:
     """Expire up to ``limit`` pending invoices past their expiry with no live deposit; returns their ids."""
     rows = await conn.fetch(
         "WITH due AS ("
         "  SELECT id FROM invoices i WHERE i.status = 'pending' AND i.expires_at <= $1"
-        "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.state <> 'orphaned' AND NOT d.late)"
+        "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.credited AND d.state <> 'orphaned' AND NOT d.late)"
         "   ORDER BY i.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
         " UPDATE invoices SET status = 'expired', updated_at = $1 FROM due WHERE invoices.id = due.id"
         " RETURNING invoices.id",

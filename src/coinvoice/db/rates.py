@@ -6,26 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-import asyncpg
-
+from coinvoice.db.connection import Conn, ConnOrPool
 from coinvoice.domain.network_fees import NetworkFee
 from coinvoice.domain.rates import Observation
 
 _LOCK_KEY = "coinvoice.rates.refresh"
 
 
-async def try_lock_refresh(conn: asyncpg.Connection) -> bool:
+async def try_lock_refresh(conn: Conn) -> bool:
     """Take the refresh job's session-level advisory lock on ``conn`` if nobody holds it."""
     return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _LOCK_KEY))
 
 
-async def unlock_refresh(conn: asyncpg.Connection) -> None:
+async def unlock_refresh(conn: Conn) -> None:
     await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _LOCK_KEY)
 
 
-async def load_observations(
-    conn: asyncpg.Connection | asyncpg.Pool, providers: Sequence[str]
-) -> dict[str, list[Observation]]:
+async def load_observations(conn: ConnOrPool, providers: Sequence[str]) -> dict[str, list[Observation]]:
     """The cached observations of ``providers``, by provider."""
     rows = await conn.fetch(
         "SELECT provider, base, quote, rate, observed_at FROM rate_observations WHERE provider = ANY($1::text[])",
@@ -37,7 +34,7 @@ async def load_observations(
     return by_provider
 
 
-async def store_observations(conn: asyncpg.Connection, provider: str, observations: Sequence[Observation]) -> None:
+async def store_observations(conn: Conn, provider: str, observations: Sequence[Observation]) -> None:
     """Upsert a provider's good observations; pairs it did not answer keep their older row (and age out)."""
     if not observations:
         return
@@ -55,7 +52,7 @@ async def store_observations(conn: asyncpg.Connection, provider: str, observatio
     )
 
 
-async def load_fee_estimates(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, NetworkFee]:
+async def load_fee_estimates(conn: ConnOrPool) -> dict[str, NetworkFee]:
     rows = await conn.fetch("SELECT payment_asset, coin, fee, source, observed_at FROM network_fee_estimates")
     return {
         r["payment_asset"]: NetworkFee(r["payment_asset"], r["coin"], r["fee"], r["source"], r["observed_at"])
@@ -63,7 +60,7 @@ async def load_fee_estimates(conn: asyncpg.Connection | asyncpg.Pool) -> dict[st
     }
 
 
-async def store_fee_estimates(conn: asyncpg.Connection, estimates: Sequence[NetworkFee]) -> None:
+async def store_fee_estimates(conn: Conn, estimates: Sequence[NetworkFee]) -> None:
     if not estimates:
         return
     await conn.execute(
@@ -79,7 +76,7 @@ async def store_fee_estimates(conn: asyncpg.Connection, estimates: Sequence[Netw
     )
 
 
-async def previous_rates(conn: asyncpg.Connection, provider: str, since: datetime) -> dict[tuple[str, str], Decimal]:
+async def previous_rates(conn: Conn, provider: str, since: datetime) -> dict[tuple[str, str], Decimal]:
     """The provider's cached rates observed after ``since``: the reference for the absurd-jump check."""
     rows = await conn.fetch(
         "SELECT base, quote, rate FROM rate_observations WHERE provider = $1 AND observed_at > $2", provider, since

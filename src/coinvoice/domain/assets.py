@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coinvoice.domain.chains import CHAINS, Chain
+
+__all__ = ["CHAINS", "COMPANY_ASSETS", "PAYMENT_ASSETS", "Chain", "PaymentAsset"]
+
 #: Decimal places of item prices per invoice currency (the Solopayment precision table).
 PRICE_PRECISION: dict[str, int] = {
     "usd": 2,
@@ -24,31 +28,6 @@ FIAT_CURRENCIES = ("usd", "eur")
 
 
 @dataclass(frozen=True, slots=True)
-class Chain:
-    """A blockchain we can receive on."""
-
-    code: str  # env-var code: BTC, LTC, ...
-    name: str  # wire name used by the wallet API: bitcoin, litecoin, ...
-    family: str  # utxo | evm | tron | solana | ton
-    needs_tag: bool = False
-
-
-CHAINS: dict[str, Chain] = {
-    c.name: c
-    for c in (
-        Chain("BTC", "bitcoin", "utxo"),
-        Chain("LTC", "litecoin", "utxo"),
-        Chain("BCH", "bitcoincash", "utxo"),
-        Chain("ETH", "ethereum", "evm"),
-        Chain("BSC", "bsc", "evm"),
-        Chain("TRON", "tron", "tron"),
-        Chain("SOL", "solana", "solana"),
-        Chain("TON", "ton", "ton", needs_tag=True),
-    )
-}
-
-
-@dataclass(frozen=True, slots=True)
 class PaymentAsset:
     """Something a payer can send: an asset on one network (``trc20usdt`` is usdt on tron)."""
 
@@ -58,6 +37,10 @@ class PaymentAsset:
     decimals: int  # base units per whole unit = 10**decimals
     label: str  # what the payer page shows
     is_token: bool = False
+
+    @property
+    def chain_spec(self) -> Chain:
+        return CHAINS[self.chain]
 
 
 PAYMENT_ASSETS: dict[str, PaymentAsset] = {
@@ -82,7 +65,7 @@ COMPANY_ASSETS = ("btc", "eth", "usdt", "sol", "ton", "usdc", "bnb", "ltc", "nea
 #: Company assets listed for wire compatibility that no chain of ours can receive.
 UNSUPPORTED_ASSETS = frozenset({"near"})
 #: Chains whose deposit addresses we cannot allocate yet.
-UNALLOCATABLE_CHAINS = frozenset({"solana", "ton"})
+UNALLOCATABLE_CHAINS = frozenset(c.name for c in CHAINS.values() if not c.derives_addresses)
 
 
 def payment_assets_of(asset: str) -> tuple[PaymentAsset, ...]:

@@ -1,1 +1,1 @@
-"""coinvoice.netfees: network-fee estimators per chain family, cached by the rate refresh job."""
+"""coinvoice.netfees: network-fee estimator adapters per chain family (the protocol is rates.estimators)."""

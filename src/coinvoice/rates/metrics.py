@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -50,5 +51,5 @@ class RateMetrics:
     def watch_ages(self, providers: Sequence[str], age_of: Callable[[str], float]) -> None:
         """Expose every provider's rate age, read when /metrics is scraped; start its counters at zero."""
         for provider in providers:
-            self.age.labels(provider).set_function(lambda provider=provider: age_of(provider))
+            self.age.labels(provider).set_function(functools.partial(age_of, provider))
             self.successes.labels(provider)

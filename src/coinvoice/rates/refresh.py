@@ -16,14 +16,15 @@ from decimal import Decimal
 
 import aiohttp
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
-from coinvoice.chains.utxo.rpc import NodeUnavailable, RpcError
 from coinvoice.config import Settings
 from coinvoice.db import rates as db
+from coinvoice.db.connection import Conn
 from coinvoice.domain.network_fees import NetworkFee
 from coinvoice.domain.rates import Observation, Pair, screen
-from coinvoice.netfees.base import NetworkFeeEstimator, NoEstimate
 from coinvoice.rates.base import ProviderError, RateProvider
+from coinvoice.rates.estimators import EstimateFailed, NetworkFeeEstimator, NoEstimate
 from coinvoice.rates.metrics import RateMetrics
 from coinvoice.rates.service import NATIVE_COIN, RateService
 
@@ -48,7 +49,7 @@ class RateRefresher:
         self._providers = list(providers)
         self._estimators = list(estimators)
         self._metrics = metrics
-        self._leader: asyncpg.Connection | None = None
+        self._leader: PoolConnectionProxy | None = None
         self._busy = asyncio.Lock()
         self._outages = Outages()
         self._rejected: dict[str, set[str]] = {}  # provider -> pairs whose price is being rejected
@@ -82,7 +83,7 @@ class RateRefresher:
 
     # --- one refresh ------------------------------------------------------------------------------------
 
-    async def _refresh(self, conn: asyncpg.Connection) -> None:
+    async def _refresh(self, conn: Conn) -> None:
         fetched = await asyncio.gather(*(self._fetch(p) for p in self._providers))
         estimated = await asyncio.gather(*(self._estimate(e) for e in self._estimators))
         now = datetime.now(UTC)
@@ -156,9 +157,9 @@ class RateRefresher:
             self._count_estimate(estimator.chain, "none")
             self._outages.started(label, f"{exc}; quotes use the fallback constant")
             return []
-        except Exception as exc:  # NodeUnavailable, RpcError, or an estimator's bug: the rates go on
+        except Exception as exc:  # the node cannot answer, or an estimator's bug: the rates go on
             self._count_estimate(estimator.chain, "failure")
-            if not isinstance(exc, NodeUnavailable | RpcError):
+            if not isinstance(exc, EstimateFailed):
                 log.exception("%s raised an unexpected error", label)
             self._outages.started(label, f"{exc}; quotes use the last estimate for an hour, then the fallback")
             return []
@@ -174,7 +175,7 @@ class RateRefresher:
 
     # --- leadership -------------------------------------------------------------------------------------
 
-    async def _lead(self) -> asyncpg.Connection | None:
+    async def _lead(self) -> PoolConnectionProxy | None:
         if self._leader is not None:
             if not self._leader.is_closed():
                 return self._leader

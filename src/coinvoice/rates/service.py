@@ -21,6 +21,7 @@ import asyncpg
 from coinvoice.config import Settings
 from coinvoice.db import rates as db
 from coinvoice.domain.assets import PAYMENT_ASSETS
+from coinvoice.domain.chains import CHAINS
 from coinvoice.domain.errors import Unavailable
 from coinvoice.domain.money import _CTX
 from coinvoice.domain.network_fees import NetworkFee, current_or_fallback
@@ -35,14 +36,13 @@ from coinvoice.domain.rates import (
     source_rate,
     with_spread,
 )
-from coinvoice.netfees.registry import estimated_chains
 from coinvoice.rates.fixed import FixedRates
 
 log = logging.getLogger(__name__)
 #: Seconds a process uses its copy of the rate cache before reading PostgreSQL again.
 RELOAD_SECONDS = 2.0
-#: The native coin of each chain: what its network fees are paid in.
-NATIVE_COIN = {p.chain: p.asset for p in PAYMENT_ASSETS.values() if not p.is_token}
+#: The native coin (asset) of each chain: what its network fees are paid in.
+NATIVE_COIN = {c.name: PAYMENT_ASSETS[c.native].asset for c in CHAINS.values()}
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -82,7 +82,8 @@ class RateService:
         self._providers = settings.network_rate_providers
         self._fixed = FixedRates(settings.fixed_rates) if "fixed" in settings.rates_providers else None
         self._fixed_table = peg_observations(self._fixed.observations(_NEVER), self._pegs) if self._fixed else {}
-        self._uses_cache = bool(self._providers or estimated_chains(settings))
+        # network providers fill the cache, and so do the nodes' fee estimates
+        self._uses_cache = bool(self._providers) or any(c.rpc_url for c in settings.chains.values())
         self._reload_seconds = reload_seconds
         self._tables: dict[str, dict[Pair, Observation]] = {p: {} for p in self._providers}
         self._newest: dict[str, datetime] = {}

@@ -45,7 +45,9 @@ async def replace_public_token(pool: asyncpg.Pool, company_id: uuid.UUID) -> dic
     return {"id": str(company_id), "publicToken": public}
 
 
-async def set_wallet(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, chain: str, key: str) -> dict:
+async def set_wallet(
+    pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, chain: str, key: str
+) -> dict[str, str]:
     if chain not in WALLET_CHAINS:
         raise Invalid("unknown_chain", f"chain must be one of {', '.join(WALLET_CHAINS)}", "chain")
     network = settings.chain(chain).network

@@ -6,13 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
 from coinvoice.config import Settings
+from coinvoice.db import deposits as db_deposits
 from coinvoice.db import events as db_events
 from coinvoice.db import invoices as db_invoices
+from coinvoice.db.connection import Conn
 from coinvoice.domain.state import Event
-from coinvoice.services.views import invoice_view, wire_time
+from coinvoice.services.views import deposit_view, invoice_view, wire_time
 
 
 def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: 
     }
 
 
-async def emit(conn: asyncpg.Connection, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
+async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
     """Record ``event`` for an invoice; call inside the transaction that made the change."""
     row = await db_invoices.fetch_view_row(conn, invoice_id)
     assert row is not None, "events are emitted for existing invoices"
@@ -42,6 +42,33 @@ async def emit(conn: asyncpg.Connection, settings: Settings, invoice_id: uuid.UU
         invoice_id=invoice_id,
         type=event.type,
         status=event.status.value,
+        payload=payload,
+        created_at=now,
+    )
+    return event_id
+
+
+async def emit_deposit_event(
+    conn: Conn, settings: Settings, type: str, deposit_id: uuid.UUID, now: datetime
+) -> uuid.UUID:
+    """Record an event about one deposit (``deposit.not_credited``); call inside the transaction that wrote it."""
+    row = await db_deposits.fetch_deposit(conn, deposit_id)
+    assert row is not None, "events are emitted for existing deposits"
+    event_id = uuid.uuid4()
+    payload = {
+        "eventId": str(event_id),
+        "type": type,
+        "invoiceId": str(row["invoice_id"]) if row["invoice_id"] else None,
+        "createdAt": wire_time(now),
+        "deposit": deposit_view(row, settings),
+    }
+    await db_events.insert_event(
+        conn,
+        event_id=event_id,
+        company_id=row["company_id"],
+        invoice_id=row["invoice_id"],
+        type=type,
+        status=None,
         payload=payload,
         created_at=now,
     )

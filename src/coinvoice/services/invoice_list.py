@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,27 +10,8 @@ import asyncpg
 
 from coinvoice.config import Settings
 from coinvoice.db import account as db
-from coinvoice.domain.errors import Invalid
+from coinvoice.services.pagination import check_limit, decode_cursor, encode_cursor
 from coinvoice.services.views import invoice_view
-
-MAX_LIMIT = 100
-
-
-def encode_cursor(created_at: datetime, invoice_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(invoice_id)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, invoice_id = json.loads(raw)
-        at = datetime.fromisoformat(created)
-        if at.tzinfo is None:
-            raise ValueError("naive time")
-        return at, uuid.UUID(invoice_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise Invalid("invalid_cursor", "cursor is not one this API returned", "cursor") from None
 
 
 async def list_invoices(
@@ -48,8 +26,7 @@ async def list_invoices(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """One page of the company's invoices; ``nextCursor`` is None on the last page."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid("out_of_range", f"limit must be between 1 and {MAX_LIMIT}", "limit")
+    check_limit(limit)
     after = decode_cursor(cursor) if cursor else None
     rows = await db.list_invoice_rows(
         pool,

@@ -19,6 +19,7 @@ from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
 from coinvoice.db.companies import CompanyProfile
+from coinvoice.db.connection import Conn, ConnOrPool
 from coinvoice.domain.assets import PAYMENT_ASSETS, UNALLOCATABLE_CHAINS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound
 from coinvoice.domain.fees import make_quote
@@ -56,7 +57,7 @@ def _request_hash(new: NewInvoice) -> bytes:
     return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).digest()
 
 
-async def get_view(pool: asyncpg.Pool | asyncpg.Connection, settings: Settings, invoice_id: uuid.UUID) -> dict:
+async def get_view(pool: ConnOrPool, settings: Settings, invoice_id: uuid.UUID) -> dict[str, Any]:
     row = await db.fetch_view_row(pool, invoice_id)
     if row is None:
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
@@ -118,7 +119,7 @@ async def create_regular(
 
 
 async def _allocate_address(
-    conn: asyncpg.Connection, settings: Settings, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str
+    conn: Conn, settings: Settings, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str
 ) -> None:
     """Derive the next never-used address of the company's wallet on ``chain`` and bind it to the invoice."""
     network = settings.chain(chain).network

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from coinvoice.config import Settings
-from coinvoice.domain.assets import COMPANY_ASSETS
+from coinvoice.domain.assets import COMPANY_ASSETS, PAYMENT_ASSETS
 from coinvoice.domain.money import fmt, from_base_units
 
 
@@ -21,7 +22,7 @@ def wire_time(value: datetime | str | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def invoice_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
+def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Everything a merchant or payer may see of an invoice."""
     allowed = row["assets"]
     content = {
@@ -88,3 +89,30 @@ def invoice_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
         ]
     view["expiredAt"] = wire_time(row["expires_at"])
     return view
+
+
+def deposit_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
+    """A deposit as the merchant sees it: credited toward its invoice or not, and why."""
+    units = int(row["amount_units"])
+    payment = PAYMENT_ASSETS.get(row["asset"] or "")
+    return {
+        "id": str(row["id"]),
+        "chain": row["chain"],
+        "asset": row["asset"],
+        "contract": row["contract"],
+        "amount": fmt(from_base_units(units, payment.decimals)) if payment else None,
+        "amountUnits": str(units),
+        "address": row["address"],
+        "tag": row["tag"],
+        "txid": row["txid"],
+        "index": row["output_index"],
+        "txHash": settings.chain(row["chain"]).explorer_tx_url.format(txid=row["txid"]),
+        "confirmations": row["confirmations"],
+        "state": row["state"],
+        "blockHeight": row["block_height"],
+        "invoiceId": str(row["invoice_id"]) if row["invoice_id"] else None,
+        "credited": row["credited"],
+        "reason": row["reason"],
+        "late": row["late"],
+        "createdAt": wire_time(row["seen_at"]),
+    }

@@ -10,8 +10,8 @@ import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from coinvoice.appkeys import POOL, RATES
 from coinvoice.rates.metrics import RateMetrics
-from coinvoice.web.keys import POOL, RATES
 
 
 class Metrics:

@@ -1,4 +1,4 @@
-"""Scheduled chain-watcher jobs: one UtxoWatcher per configured Bitcoin Core-family chain."""
+"""Scheduled chain-watcher jobs: one block follower per chain that has a node configured."""
 
 from __future__ import annotations
 
@@ -6,36 +6,34 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from coinvoice.chains.utxo.rpc import BitcoinRpc
-from coinvoice.chains.utxo.watcher import UtxoWatcher
-from coinvoice.domain.assets import CHAINS
-from coinvoice.web.keys import HTTP, POOL, SETTINGS
-from coinvoice.workers.scheduler import Job
+from coinvoice.appkeys import HTTP, POOL, SETTINGS, Job
+from coinvoice.chains.follower import BlockFollower
+from coinvoice.chains.registry import build_adapter, watched_chains
+from coinvoice.domain.chains import Chain
 
-UTXO_CHAINS = tuple(c.name for c in CHAINS.values() if c.family == "utxo")
-WATCHERS = web.AppKey("chain_watchers", dict[str, UtxoWatcher])
+WATCHERS = web.AppKey("chain_watchers", dict[str, BlockFollower])
 
 
-def utxo_watcher_jobs(app: web.Application) -> list[Job]:
-    """A polling job per UTXO chain with an RPC URL; each builds its watcher on first run (after start-up)."""
+def chain_watcher_jobs(app: web.Application) -> list[Job]:
+    """A polling job per watched chain; each builds its follower on first run (after start-up)."""
     app[WATCHERS] = {}
     settings = app[SETTINGS]
-    jobs = []
-    for chain in UTXO_CHAINS:
-        chain_settings = settings.chain(chain)
-        if chain_settings.rpc_url:
-            jobs.append(
-                Job(f"watch-{chain}", _poll_job(app, chain, chain_settings.rpc_url), chain_settings.poll_seconds)
-            )
-    return jobs
+    return [
+        Job(f"watch-{chain.name}", _poll_job(app, chain), settings.chain(chain.name).poll_seconds)
+        for chain in watched_chains(settings)
+    ]
 
 
-def _poll_job(app: web.Application, chain: str, rpc_url: str):
+#: The name the UTXO-only version had; every family is scheduled the same way now.
+utxo_watcher_jobs = chain_watcher_jobs
+
+
+def _poll_job(app: web.Application, chain: Chain):
     async def run() -> None:
-        watcher = app[WATCHERS].get(chain)
+        watcher = app[WATCHERS].get(chain.name)
         if watcher is None:
-            rpc = BitcoinRpc(rpc_url, app[HTTP])
-            watcher = app[WATCHERS][chain] = UtxoWatcher(chain, app[SETTINGS], app[POOL], rpc)
+            adapter = build_adapter(chain, app[SETTINGS], app[HTTP])
+            watcher = app[WATCHERS][chain.name] = BlockFollower(adapter, app[SETTINGS], app[POOL])
         await watcher.poll()
 
     return run

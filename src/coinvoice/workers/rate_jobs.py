@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from coinvoice.netfees.registry import estimated_chains, fee_estimators
+from coinvoice.appkeys import HTTP, JOBS, POOL, RATE_METRICS, RATES, SETTINGS, Job
+from coinvoice.domain.chains import CHAINS
+from coinvoice.netfees.registry import ESTIMATORS, fee_estimators
 from coinvoice.rates.providers import network_providers
 from coinvoice.rates.refresh import RateRefresher
-from coinvoice.web.keys import HTTP, POOL, RATES, SETTINGS
-from coinvoice.web.metrics import METRICS
-from coinvoice.workers.scheduler import JOBS, Job
 
 REFRESHER = web.AppKey("rate_refresher", RateRefresher)
 
@@ -19,8 +18,9 @@ REFRESHER = web.AppKey("rate_refresher", RateRefresher)
 def install_rate_refresh(app: web.Application) -> None:
     """Register the refresher and its job when there is anything to fetch; call before the scheduler."""
     settings = app[SETTINGS]
-    if not settings.network_rate_providers and not estimated_chains(settings):
-        return  # fixed rates only and no node: nothing to cache
+    estimated = [c for c in CHAINS.values() if settings.chain(c.name).rpc_url and c.family in ESTIMATORS]
+    if not settings.network_rate_providers and not estimated:
+        return  # fixed rates only and no node to estimate fees: nothing to cache
     app.cleanup_ctx.append(_refresher_ctx)
 
     async def run() -> None:
@@ -40,7 +40,7 @@ async def _refresher_ctx(app: web.Application) -> AsyncIterator[None]:
         app[RATES],
         network_providers(settings),
         fee_estimators(settings, app[HTTP]),
-        app[METRICS].rates,
+        app[RATE_METRICS],
     )
     app[REFRESHER] = refresher
     yield

@@ -1,9 +1,11 @@
-"""Address prefixes and unit sizes of the Bitcoin Core family (btc, ltc, bch) per network."""
+"""Address prefixes and unit sizes of a Bitcoin Core-family chain on one network, read from the chain registry."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
+
+from coinvoice.domain.assets import PAYMENT_ASSETS
+from coinvoice.domain.chains import CHAINS, NETWORKS, chains_of_family
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,43 +22,21 @@ class UtxoParams:
     cashaddr_prefix: str | None  # bch only
 
 
-def _btc(network: str, hrp: str) -> UtxoParams:
-    p2pkh, p2sh = (0, 5) if network == "mainnet" else (111, 196)
-    return UtxoParams("bitcoin", network, "btc", 8, hrp, p2pkh, p2sh, None)
-
-
-def _ltc(network: str, hrp: str) -> UtxoParams:
-    p2pkh, p2sh = (48, 50) if network == "mainnet" else (111, 58)
-    return UtxoParams("litecoin", network, "ltc", 8, hrp, p2pkh, p2sh, None)
-
-
-def _bch(network: str, prefix: str) -> UtxoParams:
-    p2pkh, p2sh = (0, 5) if network == "mainnet" else (111, 196)
-    return UtxoParams("bitcoincash", network, "bch", 8, None, p2pkh, p2sh, prefix)
-
-
-UTXO_PARAMS: MappingProxyType[tuple[str, str], UtxoParams] = MappingProxyType(
-    {
-        (p.chain, p.network): p
-        for p in (
-            _btc("mainnet", "bc"),
-            _btc("testnet", "tb"),
-            _btc("regtest", "bcrt"),
-            _ltc("mainnet", "ltc"),
-            _ltc("testnet", "tltc"),
-            _ltc("regtest", "rltc"),
-            _bch("mainnet", "bitcoincash"),
-            _bch("testnet", "bchtest"),
-            _bch("regtest", "bchreg"),
-        )
-    }
-)
-
-
 def utxo_params(chain: str, network: str) -> UtxoParams:
     """The parameters of ``chain`` on ``network``; ValueError names the known choices otherwise."""
-    try:
-        return UTXO_PARAMS[(chain, network)]
-    except KeyError:
-        known = ", ".join(f"{c}/{n}" for c, n in UTXO_PARAMS)
-        raise ValueError(f"unknown UTXO chain/network {chain}/{network}; known: {known}") from None
+    spec = CHAINS.get(chain)
+    if spec is None or spec.family != "utxo" or network not in spec.networks:
+        known = ", ".join(f"{c.name}/{n}" for c in chains_of_family("utxo") for n in NETWORKS)
+        raise ValueError(f"unknown UTXO chain/network {chain}/{network}; known: {known}")
+    net = spec.networks[network]
+    assert net.p2pkh_version is not None and net.p2sh_version is not None
+    return UtxoParams(
+        chain,
+        network,
+        spec.native,
+        PAYMENT_ASSETS[spec.native].decimals,
+        net.bech32_hrp,
+        net.p2pkh_version,
+        net.p2sh_version,
+        net.cashaddr_prefix,
+    )

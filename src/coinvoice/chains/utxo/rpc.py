@@ -11,12 +11,12 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from coinvoice.chains.base import NodeUnavailable
+
+__all__ = ["BitcoinRpc", "NodeUnavailable", "RpcError"]
+
 #: Bitcoin Core's RPC_IN_WARMUP: the node is up but still loading; try again later.
 RPC_IN_WARMUP = -28
-
-
-class NodeUnavailable(Exception):
-    """The node gave no JSON-RPC answer: refused, timed out, HTTP error without a JSON error, warming up."""
 
 
 class RpcError(Exception):

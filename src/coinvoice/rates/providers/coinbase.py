@@ -24,9 +24,10 @@ class Coinbase:
         body = await get_json(http, self._url, params={"currency": "USD"}, time_limit=self._timeout)
         now = datetime.now(UTC)
         data = body.get("data") if isinstance(body, dict) else None
-        rates = data.get("rates") if isinstance(data, dict) else None
-        if not isinstance(rates, dict) or str(data.get("currency", "")).upper() != "USD":
-            raise shape_error("coinbase", "no data.rates for currency USD")
+        if not isinstance(data, dict) or not isinstance(rates := data.get("rates"), dict):
+            raise shape_error("coinbase", "no data.rates object")
+        if str(data.get("currency", "")).upper() != "USD":
+            raise shape_error("coinbase", f"rates are for {data.get('currency')!r}, not USD")
         by_code = {str(code).lower(): value for code, value in rates.items()}
         return [
             Observation("usd", code, decimal_or_nan(by_code[code]), now)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.services import companies as service
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import AssetsIn, WalletIn, parse, read_json
-from coinvoice.web.keys import POOL, SETTINGS
 
 routes = web.RouteTableDef()
 

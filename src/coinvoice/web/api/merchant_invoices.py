@@ -1,17 +1,19 @@
-"""Merchant invoice handlers: the invoice list, and accept / reject decisions."""
+"""Merchant invoice handlers: the invoice and deposit lists, and accept / reject decisions."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, SETTINGS
+from coinvoice.domain.chains import CHAINS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Status
 from coinvoice.services.decisions import decide
+from coinvoice.services.deposit_list import list_deposits
 from coinvoice.services.invoice_list import list_invoices
-from coinvoice.web.api.account_schemas import query_int, query_time
+from coinvoice.web.api.account_schemas import query_int, query_time, uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.invoices import invoice_id_of
-from coinvoice.web.keys import POOL, SETTINGS
 
 routes = web.RouteTableDef()
 STATUSES = tuple(s.value for s in Status)
@@ -38,6 +40,37 @@ async def get_invoices(request: web.Request) -> web.Response:
         statuses=_statuses(q.get("status")),
         created_from=query_time(q, "createdFrom"),
         created_to=query_time(q, "createdTo"),
+        limit=query_int(q, "limit", 20),
+        cursor=q.get("cursor"),
+    )
+    return web.json_response(page)
+
+
+def _credited(raw: str | None) -> bool | None:
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise Invalid("invalid_boolean", "credited must be true or false", "credited")
+    return raw.lower() == "true"
+
+
+def _chain(raw: str | None) -> str | None:
+    if raw is not None and raw not in CHAINS:
+        raise Invalid("unknown_chain", f"chain must be one of {', '.join(CHAINS)}", "chain")
+    return raw
+
+
+@routes.get("/api/company/deposits")
+async def get_deposits(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    q = request.query
+    page = await list_deposits(
+        request.app[POOL],
+        request.app[SETTINGS],
+        company.id,
+        credited=_credited(q.get("credited")),
+        chain=_chain(q.get("chain")),
+        invoice_id=uuid_or_404(q.get("invoiceId"), "invoice_not_found", "invoice", "invoiceId"),
         limit=query_int(q, "limit", 20),
         cursor=q.get("cursor"),
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.jsonenc import json_response
 from coinvoice.services import rates as service
-from coinvoice.web.keys import POOL, RATES, SETTINGS
 
 routes = web.RouteTableDef()
 

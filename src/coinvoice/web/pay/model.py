@@ -14,7 +14,7 @@ import segno
 
 from coinvoice.config import Settings
 from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
-from coinvoice.web.pay.uri import payment_uri, token_contract
+from coinvoice.web.pay.uri import payment_uri
 
 #: Statuses after which the page never changes again by itself.
 FINAL = frozenset({"done", "expired", "refunded", "failed"})
@@ -39,6 +39,7 @@ class Payment:
     remaining: str
     address: str
     tag: str | None
+    contract: str | None  # the token contract a token payment must come from
     uri: str
     qr_svg: str
     rate: str
@@ -110,11 +111,18 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
     if not details or not address:
         return None
     asset = PAYMENT_ASSETS[address["asset"]]
-    network = settings.chain(asset.chain).network
+    chain_settings = settings.chain(asset.chain)
+    network = chain_settings.network
     to_send = details["remaining"] if view["status"] == "wrong" else details["amount"]
-    contract = token_contract(asset.code, network, dict(settings.token_contracts))
+    contract = settings.tokens_of(asset.chain).get(asset.code) if asset.is_token else None
     uri = payment_uri(
-        asset, address["address"], Decimal(to_send), network=network, contract=contract, tag=address["tag"]
+        asset,
+        address["address"],
+        Decimal(to_send),
+        network=network,
+        contract=contract,
+        tag=address["tag"],
+        chain_id=chain_settings.chain_id,
     )
     deposits = [
         # a public explorer knows nothing of a regtest transaction
@@ -130,6 +138,7 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
         remaining=details["remaining"],
         address=address["address"],
         tag=address["tag"],
+        contract=contract,
         uri=uri,
         qr_svg=qr_svg(uri, f"QR code: pay {to_send} {asset.label} to {address['address']}"),
         rate=details["rate"],

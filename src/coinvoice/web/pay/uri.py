@@ -1,38 +1,22 @@
-"""Wallet payment URIs for the QR code: BIP21, EIP-681 (native and ERC-20), TRON, Solana Pay, TON."""
+"""Wallet payment URIs for the QR code, one builder per chain family: BIP21, EIP-681, TRON, Solana Pay, TON."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from urllib.parse import quote
 
-from coinvoice.domain.assets import PaymentAsset
+from coinvoice.domain.assets import CHAINS, PaymentAsset
+from coinvoice.domain.chains import Chain
 from coinvoice.domain.money import fmt, to_base_units_up
 
-#: EIP-155 chain ids per (chain, network); regtest means a local anvil node.
-EVM_CHAIN_IDS: dict[tuple[str, str], int] = {
-    ("ethereum", "mainnet"): 1,
-    ("ethereum", "testnet"): 11155111,
-    ("ethereum", "regtest"): 31337,
-    ("bsc", "mainnet"): 56,
-    ("bsc", "testnet"): 97,
-    ("bsc", "regtest"): 31337,
-}
 
-#: Token contracts on mainnet, used when settings name none; other networks need a configured contract.
-MAINNET_TOKEN_CONTRACTS: dict[str, str] = {
-    "usdterc20": "0xdAC17F958D2ee523a2206206994597C13D831ec7",
-    "usdc": "0xA0b86991c6218b36c1d19D4a2e9EB0cE3606eB48",
-    "trc20usdt": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
-}
-
-_BIP21_SCHEMES = {"bitcoin": "bitcoin", "litecoin": "litecoin", "bitcoincash": "bitcoincash"}
-
-
-def token_contract(code: str, network: str, configured: dict[str, str] | None = None) -> str | None:
+def token_contract(code: str, network: str, configured: Mapping[str, str] | None = None) -> str | None:
     """The contract of a token payment asset: the configured one, else the mainnet default on mainnet."""
-    if configured and configured.get(code):
-        return configured[code]
-    return MAINNET_TOKEN_CONTRACTS.get(code) if network == "mainnet" else None
+    chain = next((c for c in CHAINS.values() if code in c.tokens), None)
+    if chain is None:
+        return configured.get(code) if configured else None
+    return chain.token_contract(code, network, configured)
 
 
 def payment_uri(
@@ -43,32 +27,67 @@ def payment_uri(
     network: str = "mainnet",
     contract: str | None = None,
     tag: str | None = None,
+    chain_id: int | None = None,
 ) -> str:
-    """The URI a wallet opens to pay ``amount`` of ``asset`` to ``address``; the bare address when no form fits."""
-    if asset.chain in _BIP21_SCHEMES:
-        # CashAddr already carries its prefix (bitcoincash:, bchtest:, bchreg:): never double it
-        target = address if ":" in address else f"{_BIP21_SCHEMES[asset.chain]}:{address}"
-        return f"{target}?amount={fmt(amount)}"
-    if asset.chain in ("ethereum", "bsc"):
-        return _eip681(asset, address, amount, EVM_CHAIN_IDS.get((asset.chain, network)), contract)
-    units = to_base_units_up(amount, asset.decimals)
-    if asset.chain == "tron":
-        # TRC-20 has no agreed URI form: wallets read the bare address
-        return address if asset.is_token else f"tron:{address}?amount={fmt(amount)}"
-    if asset.chain == "solana":
-        token = f"&spl-token={contract}" if asset.is_token and contract else ""
-        return f"solana:{address}?amount={fmt(amount)}{token}"
-    if asset.chain == "ton":
-        text = f"&text={quote(tag, safe='')}" if tag else ""
-        return f"ton://transfer/{address}?amount={units}{text}"
-    return address
+    """The URI a wallet opens to pay ``amount`` of ``asset`` to ``address``; the bare address when no form fits.
+
+    ``chain_id`` overrides the registry's EIP-155 id of the network (COINVOICE_<C>_CHAIN_ID).
+    """
+    chain = CHAINS[asset.chain]
+    build = _BUILDERS.get(chain.family)
+    return build(Target(chain, asset, address, amount, network, contract, tag, chain_id)) if build else address
 
 
-def _eip681(asset: PaymentAsset, address: str, amount: Decimal, chain_id: int | None, contract: str | None) -> str:
-    units = to_base_units_up(amount, asset.decimals)
-    at_chain = f"@{chain_id}" if chain_id is not None else ""
-    if not asset.is_token:
-        return f"ethereum:{address}{at_chain}?value={units}"
-    if not contract:
-        return address
-    return f"ethereum:{contract}{at_chain}/transfer?address={address}&uint256={units}"
+class Target:
+    """Everything a family's builder may need to know about one payment."""
+
+    __slots__ = ("address", "amount", "asset", "chain", "chain_id", "contract", "network", "tag")
+
+    def __init__(self, chain: Chain, asset: PaymentAsset, address: str, amount: Decimal, network: str,
+                 contract: str | None, tag: str | None, chain_id: int | None) -> None:  # fmt: skip
+        self.chain, self.asset, self.address, self.amount = chain, asset, address, amount
+        self.network, self.contract, self.tag = network, contract, tag
+        self.chain_id = chain_id if chain_id is not None else chain.networks[network].chain_id
+
+    @property
+    def units(self) -> int:
+        return to_base_units_up(self.amount, self.asset.decimals)
+
+
+def _bip21(t: Target) -> str:
+    # CashAddr already carries its prefix (bitcoincash:, bchtest:, bchreg:): never double it
+    target = t.address if ":" in t.address else f"{t.chain.uri_scheme}:{t.address}"
+    return f"{target}?amount={fmt(t.amount)}"
+
+
+def _eip681(t: Target) -> str:
+    at_chain = f"@{t.chain_id}" if t.chain_id not in (None, 1) else ""  # EIP-681: no chain id means mainnet (1)
+    if not t.asset.is_token:
+        return f"{t.chain.uri_scheme}:{t.address}{at_chain}?value={t.units}"
+    if not t.contract:
+        return t.address
+    return f"{t.chain.uri_scheme}:{t.contract}{at_chain}/transfer?address={t.address}&uint256={t.units}"
+
+
+def _tron(t: Target) -> str:
+    # TRC-20 has no agreed URI form: wallets read the bare address
+    return t.address if t.asset.is_token else f"{t.chain.uri_scheme}:{t.address}?amount={fmt(t.amount)}"
+
+
+def _solana_pay(t: Target) -> str:
+    token = f"&spl-token={t.contract}" if t.asset.is_token and t.contract else ""
+    return f"{t.chain.uri_scheme}:{t.address}?amount={fmt(t.amount)}{token}"
+
+
+def _ton(t: Target) -> str:
+    text = f"&text={quote(t.tag, safe='')}" if t.tag else ""
+    return f"ton://transfer/{t.address}?amount={t.units}{text}"
+
+
+_BUILDERS: dict[str, Callable[[Target], str]] = {
+    "utxo": _bip21,
+    "evm": _eip681,
+    "tron": _tron,
+    "solana": _solana_pay,
+    "ton": _ton,
+}

@@ -1,4 +1,8 @@
-"""The NetworkFeeEstimator protocol: what one typical payment costs on a chain right now."""
+"""The NetworkFeeEstimator protocol: what one typical payment costs on a chain right now.
+
+The estimates are cached by the rate refresh job beside the rates; the estimators themselves are chain
+adapters (``coinvoice.netfees``), so this module, the job and the cache need no chain code.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ class NoEstimate(Exception):
     """The node answered but has no estimate yet (too few recent blocks with transactions)."""
 
 
+class EstimateFailed(Exception):
+    """The node could not be asked (unreachable, warming up, an RPC error)."""
+
+
 class NetworkFeeEstimator(Protocol):
     """One per chain with a node; asked by the refresh job only, never inside a request."""
 
@@ -20,6 +28,6 @@ class NetworkFeeEstimator(Protocol):
     async def estimate(self) -> Mapping[str, Decimal]:
         """Payment asset code -> the cost of one typical payment of it, in the chain's native coin.
 
-        Raises NoEstimate when the node has none, or the node client's own error when it cannot answer.
+        Raises NoEstimate when the node has none yet, EstimateFailed when the node cannot answer.
         """
         ...

@@ -1,0 +1,1 @@
+"""EVM chains (ethereum, bsc): native coin, internal transfers and ERC-20 tokens through web3."""

@@ -1,0 +1,293 @@
+"""BlockFollower: one leader per chain follows a node's blocks (and mempool) into deposits, for any family.
+
+Leadership (a PostgreSQL advisory lock), backoff while the node is down, the cursor and recent block
+hashes, reorg walk-back, catch-up one transaction per block with a progress line, the mempool and
+confirmations live here; a family's ChainAdapter only turns blocks into transfers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from coinvoice.chains.base import Block, BlockGone, ChainAdapter, ChainMisconfigured, NodeUnavailable
+from coinvoice.config import Settings
+from coinvoice.db import chain_watch as db
+from coinvoice.db.chain_watch import Cursor
+from coinvoice.db.connection import Conn
+from coinvoice.services import deposits
+
+#: Blocks fetched per batch during catch-up; the next batch is fetched while this one is stored.
+BLOCK_BATCH = 10
+MAX_BACKOFF_SECONDS = 300.0
+#: A progress line in the log every this many blocks of a long catch-up.
+PROGRESS_EVERY = 1000
+
+
+class BlockFollower:
+    """Polls one chain: leader lock, reorg check, catch-up block by block, mempool, confirmations."""
+
+    def __init__(
+        self,
+        adapter: ChainAdapter,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        *,
+        lookback_blocks: int | None = None,
+        block_batch: int = BLOCK_BATCH,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
+        progress_every: int = PROGRESS_EVERY,
+    ) -> None:
+        self.chain = adapter.chain
+        self.adapter = adapter
+        self._settings = settings
+        self._pool = pool
+        self._lookback = settings.chain_lookback_blocks if lookback_blocks is None else lookback_blocks
+        self._block_batch = block_batch
+        self._poll_seconds = settings.chain(self.chain).poll_seconds
+        self._max_backoff = max_backoff
+        self._progress_every = progress_every
+        self.log = logging.getLogger(type(adapter).__module__)  # log lines name the family that reads the node
+        self._leader: PoolConnectionProxy | None = None
+        self._missing_unmined: set[str] = set()  # deposits' txids absent from the last mempool scan
+        self._checked = False
+        self.misconfigured: str | None = None  # set once the node proved to be another chain: no more polls
+        self._failures = 0
+        self._retry_at = 0.0
+        self._busy = asyncio.Lock()  # one round at a time; close() waits for the current one
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leader is not None and not self._leader.is_closed()
+
+    async def poll(self) -> None:
+        """One round; a no-op unless this instance leads the chain and the node's backoff has passed."""
+        if self.misconfigured or time.monotonic() < self._retry_at or self._busy.locked():
+            return
+        async with self._busy:
+            await self._poll_once()
+
+    async def _poll_once(self) -> None:
+        try:
+            if not self._checked:
+                await self.adapter.check()
+                self._checked = True
+            conn = await self._lead()
+            if conn is None:
+                return
+            try:
+                await self._poll_as_leader(conn)
+            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                await self._drop_leadership()
+                raise
+        except NodeUnavailable as exc:
+            self._back_off(exc)
+            return
+        except ChainMisconfigured as exc:
+            self.misconfigured = str(exc)
+            self.log.error("%s watcher stopped: %s", self.chain, exc)
+            await self._release_leadership()
+            return
+        if self._failures:
+            self.log.warning(
+                "%s node is reachable again after %d failed polls; catching up", self.chain, self._failures
+            )
+            self._failures = 0
+
+    async def close(self, wait_seconds: float = 10.0) -> None:
+        """Give up leadership after the current round (another process takes over at its next poll)."""
+        try:
+            await asyncio.wait_for(self._busy.acquire(), wait_seconds)
+        except TimeoutError:
+            self.log.warning("%s watcher still busy after %.0f s; dropping its connection", self.chain, wait_seconds)
+            await self._drop_leadership()
+            return
+        try:
+            await self._release_leadership()
+        finally:
+            self._busy.release()
+
+    # --- leadership and backoff ------------------------------------------------------------------
+
+    async def _lead(self) -> PoolConnectionProxy | None:
+        if self._leader is not None:
+            if not self._leader.is_closed():
+                return self._leader
+            await self._drop_leadership()
+        conn = await self._pool.acquire()
+        try:
+            if await db.try_lock_leader(conn, self.chain):
+                self._leader = conn
+                self.log.info("leading the %s watcher", self.chain)
+                return conn
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        await self._pool.release(conn)
+        return None
+
+    async def _release_leadership(self) -> None:
+        conn, self._leader = self._leader, None
+        if conn is not None:
+            try:
+                if not conn.is_closed():
+                    await db.unlock_leader(conn, self.chain)
+            finally:
+                await self._pool.release(conn)
+
+    async def _drop_leadership(self) -> None:
+        conn, self._leader = self._leader, None
+        if conn is not None:
+            self.log.warning("lost the database connection of the %s watcher; will retry leadership", self.chain)
+            conn.terminate()
+            await self._pool.release(conn)
+
+    def _back_off(self, exc: Exception) -> None:
+        self._failures += 1
+        delay = min(self._poll_seconds * 2 ** (self._failures - 1), self._max_backoff)
+        self._retry_at = time.monotonic() + delay
+        self.log.warning("%s node unavailable (%s); retrying in %.1f s", self.chain, exc, delay)
+
+    # --- one round as leader ---------------------------------------------------------------------
+
+    async def _poll_as_leader(self, conn: Conn) -> None:
+        tip = await self.adapter.tip()
+        cursor = await db.get_cursor(conn, self.chain) or await self._start_cursor(conn, tip)
+        for _ in range(3):  # a reorg racing the catch-up is handled at once, a few times at most
+            cursor = await self._follow_reorg(conn, cursor, tip)
+            cursor, continuous = await self._catch_up(conn, cursor, tip)
+            if continuous:
+                break
+            tip = await self.adapter.tip()
+        await self._scan_pending(conn, tip)
+        async with conn.transaction():
+            await deposits.refresh_confirmations(conn, self._settings, self.chain, tip, _now())
+
+    async def _start_cursor(self, conn: Conn, tip: int) -> Cursor:
+        height = max(tip - self._lookback, 0)
+        cursor = Cursor(height, (await self.adapter.block_hashes([height]))[height])
+        async with conn.transaction():
+            await db.rewind_cursor(conn, self.chain, cursor)
+        self.log.info("%s watcher starts at height %d (tip %d)", self.chain, height, tip)
+        return cursor
+
+    async def _follow_reorg(self, conn: Conn, cursor: Cursor, tip: int) -> Cursor:
+        """The cursor itself when the node still has its block, else the fork point after rewinding to it."""
+        heights = [cursor.height] if cursor.height <= tip else []
+        if (await self.adapter.block_hashes(heights)).get(cursor.height) == cursor.hash:
+            return cursor
+        stored = await db.recent_blocks(conn, self.chain, cursor.height)
+        node = await self.adapter.block_hashes([b.height for b in stored if b.height <= tip])
+        fork = next((b for b in stored if node.get(b.height) == b.hash), None)
+        if fork is None:
+            height = max(min((b.height for b in stored), default=cursor.height) - 1, 0)
+            height = min(height, tip)
+            fork = Cursor(height, (await self.adapter.block_hashes([height]))[height])
+            self.log.error(
+                "%s reorg deeper than the %d stored blocks; rewinding to %d", self.chain, db.KEEP_BLOCKS, height
+            )
+        async with conn.transaction():
+            hit = await deposits.orphan_blocks_above(conn, self._settings, self.chain, fork.height, _now())
+            await db.rewind_cursor(conn, self.chain, fork)
+        self.adapter.forget_pending()  # orphaned transactions may be back in the mempool
+        self.log.warning(
+            "%s reorg: blocks %d..%d replaced, rewound to %d; %d invoices recomputed",
+            self.chain,
+            fork.height + 1,
+            cursor.height,
+            fork.height,
+            hit,
+        )
+        return fork
+
+    async def _catch_up(self, conn: Conn, cursor: Cursor, tip: int) -> tuple[Cursor, bool]:
+        """Store blocks cursor+1..tip, one transaction each; False when the chain changed under us."""
+        pending: asyncio.Task[list[Block]] | None = None
+        start = cursor.height
+        started = time.monotonic()
+
+        def fetch_from(first: int) -> asyncio.Task[list[Block]] | None:
+            if first > tip:
+                return None
+            return asyncio.create_task(self.adapter.fetch_blocks(first, min(first + self._block_batch - 1, tip)))
+
+        try:
+            pending = fetch_from(cursor.height + 1)
+            while pending is not None:
+                try:
+                    blocks = await pending
+                except BlockGone:
+                    return cursor, False
+                pending = fetch_from(cursor.height + len(blocks) + 1)
+                for block in blocks:
+                    if block.ref.prev_hash != cursor.hash:
+                        return cursor, False
+                    await self._store_block(conn, block, tip)
+                    cursor = Cursor(block.ref.height, block.ref.hash)
+                    self._progress(start, cursor.height, tip, started)
+            return cursor, True
+        finally:
+            if pending is not None:
+                pending.cancel()
+                pending.add_done_callback(_retrieve)
+
+    def _progress(self, start: int, height: int, tip: int, started: float) -> None:
+        done = height - start
+        if done and done % self._progress_every == 0 and height < tip:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            self.log.info(
+                "%s catch-up at %d of %d (%d blocks behind, %.0f blocks/s)", self.chain, height, tip, tip - height, rate
+            )
+
+    async def _store_block(self, conn: Conn, block: Block, tip: int) -> None:
+        """Match the block's addresses first; only transfers paying our addresses are read."""
+        async with conn.transaction():
+            matched = await deposits.match_addresses(conn, self.chain, block.addresses)
+            if matched:
+                transfers = await self.adapter.transfers(block, matched.keys())
+                await deposits.record_transfers(
+                    conn,
+                    self._settings,
+                    chain=self.chain,
+                    transfers=transfers,
+                    block=block.ref,
+                    tip=tip,
+                    now=_now(),
+                    matched=matched,
+                )
+            await db.advance_cursor(conn, self.chain, block.ref)
+
+    async def _scan_pending(self, conn: Conn, tip: int) -> None:
+        """Record payments still in the mempool; orphan unmined deposits gone from it for two scans."""
+        scan = await self.adapter.pending()
+        if scan is None:
+            return
+        unmined = await db.unmined_txids(conn, self.chain)
+        gone = sorted(t for t in unmined - scan.txids if t in self._missing_unmined)
+        async with conn.transaction():
+            now = _now()
+            await deposits.record_transfers(
+                conn, self._settings, chain=self.chain, transfers=scan.transfers, block=None, tip=tip, now=now
+            )
+            if gone:
+                hit = await deposits.drop_unmined(conn, self._settings, self.chain, gone, now)
+                self.log.warning(
+                    "%s: %d unmined payments left the mempool; %d invoices recomputed", self.chain, len(gone), hit
+                )
+        self._missing_unmined = unmined - scan.txids
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark an abandoned prefetch's outcome as seen, so asyncio does not report it."""
+    if not task.cancelled():
+        task.exception()
