@@ -102,7 +102,7 @@ async def merchant(pool, settings, name: str, tpub: str) -> str:
     return company["publicToken"]
 
 
-async def run(seconds: float, rounds: int, invoices: int | None) -> dict[str, list[float]]:
+async def run(seconds: float, rounds: int, invoices: int | None, control: bool = False) -> dict[str, list[float]]:
     standins = StandIns()
     await standins.start()
     counts: dict[str, list[float]] = {"market": [], "fixed": []}
@@ -117,8 +117,9 @@ async def run(seconds: float, rounds: int, invoices: int | None) -> dict[str, li
             bases = {side: f"http://127.0.0.1:{port}" for side, port in ports.items()}
             gateway = ["-m", "bench.gateway_app", "--dsn", dsn, "--port"]
             fixed_gw = server_process([*gateway, str(ports["fixed"])], ports["fixed"], FIXED_ENV)
-            market_gw = server_process([*gateway, str(ports["market"])], ports["market"], env)
-            sources = {"fixed": 1, "market": 4}
+            market_env_used = FIXED_ENV if control else env  # --control: fixed against fixed, to show the noise
+            market_gw = server_process([*gateway, str(ports["market"])], ports["market"], market_env_used)
+            sources = {"fixed": 1, "market": 1 if control else 4}
             async with aiohttp.ClientSession() as http, fixed_gw, market_gw:
                 # what a worker process does every 30 s; the market gateway reads the result from PostgreSQL
                 refresher = RateRefresher(
@@ -157,11 +158,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each round's window")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--invoices", type=int, help="invoices created per side and round (default: from the warm-up)")
+    parser.add_argument("--control", action="store_true", help="both sides with fixed rates: the ratio noise alone")
     args = parser.parse_args()
-    counts = asyncio.run(run(args.seconds, args.rounds, args.invoices))
+    counts = asyncio.run(run(args.seconds, args.rounds, args.invoices, args.control))
     ratios = [m / f for m, f in zip(counts["market"], counts["fixed"], strict=True)]
     print(
-        f"fill with 4 providers: {statistics.median(counts['market']):.0f} fills/s, "
+        ("control, fixed rates on both sides: " if args.control else "")
+        + f"fill with 4 providers: {statistics.median(counts['market']):.0f} fills/s, "
         f"with fixed rates: {statistics.median(counts['fixed']):.0f} fills/s, "
         f"ratio {statistics.median(ratios):.2f} (median of {len(ratios)} rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
     )
