@@ -90,7 +90,7 @@ async def test_a_fill_does_not_wait_for_a_slow_provider(start_gateway, standins)
     gateway = await start_gateway()
     await gateway.refresh()
     standins["kraken"].behaviour = "timeout"
-    refreshing = asyncio.create_task(gateway.refresh())  # holds a refresh on kraken's 0.5 s timeout
+    refreshing = asyncio.create_task(gateway.refresh())  # holds a refresh on kraken's 2 s timeout
     await asyncio.sleep(0.05)
     started = time.monotonic()
     status, view = await gateway.fill((await gateway.invoice())["id"])

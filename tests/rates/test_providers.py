@@ -94,7 +94,7 @@ async def test_a_misbehaving_provider_is_a_provider_error_with_a_reason(
     with pytest.raises(ProviderError) as raised:
         await provider(market_env, name).fetch(http)
     assert raised.value.reason == reason
-    assert time.monotonic() - started < 2  # the 0.5 s timeout of the tests, not the stand-in's 30 s
+    assert time.monotonic() - started < 5  # the 2 s timeout of the tests, not the stand-in's 30 s
 
 
 @pytest.mark.parametrize("name", ["kraken", "binance", "coinbase", "coingecko"])
