@@ -36,8 +36,8 @@ DEFAULT_CONFIRMATIONS = {
     "bnb": 15,
     "trx": 20,
     "trc20usdt": 20,
-    "sol": 32,
-    "ton": 1,
+    "sol": 1,  # counted from the finalized slot: 1 = finalized
+    "ton": 1,  # counted from the masterchain block: TON finalizes at once
 }
 DEFAULT_FEE = FeePolicy(Decimal("1"), Decimal("0"))
 
@@ -56,6 +56,8 @@ class ChainSettings:
     chain_id: int | None = None
     #: EVM: find native value sent by contracts through the node's trace API
     internal_transfers: bool = True
+    #: HTTP-API chains: the provider's API key (TON: sent as X-API-Key); never shown in repr
+    api_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +209,13 @@ def _chains(env: Mapping[str, str]) -> dict[str, ChainSettings]:
             chain_id = int(raw)
         internal = _flag(env, prefix + "INTERNAL_TRANSFERS", default=True)
         chains[chain.name] = ChainSettings(
-            network, env.get(prefix + "RPC_URL") or None, poll_seconds, explorer, chain_id, internal
+            network,
+            env.get(prefix + "RPC_URL") or None,
+            poll_seconds,
+            explorer,
+            chain_id,
+            internal,
+            api_key=env.get(prefix + "API_KEY", "").strip() or None,
         )
     return chains
 
