@@ -37,8 +37,8 @@ DEFAULT_CONFIRMATIONS = {
     "bnb": 15,
     "trx": 20,
     "trc20usdt": 20,
-    "sol": 32,
-    "ton": 1,
+    "sol": 1,  # counted from the finalized slot: 1 = finalized
+    "ton": 1,  # counted from the masterchain block: TON finalizes at once
 }
 DEFAULT_FEE = FeePolicy(Decimal("1"), Decimal("0"))
 #: Rate providers by name, with the public base URL each one's documented path is appended to.
@@ -69,6 +69,8 @@ class ChainSettings:
     chain_id: int | None = None
     #: EVM: find native value sent by contracts through the node's trace API
     internal_transfers: bool = True
+    #: HTTP-API chains: the provider's API key (TON: sent as X-API-Key); never shown in repr
+    api_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +363,13 @@ def _chains(env: Mapping[str, str]) -> dict[str, ChainSettings]:
             chain_id = int(raw)
         internal = _flag(env, prefix + "INTERNAL_TRANSFERS", default=True)
         chains[chain.name] = ChainSettings(
-            network, env.get(prefix + "RPC_URL") or None, poll_seconds, explorer, chain_id, internal
+            network,
+            env.get(prefix + "RPC_URL") or None,
+            poll_seconds,
+            explorer,
+            chain_id,
+            internal,
+            api_key=env.get(prefix + "API_KEY", "").strip() or None,
         )
     return chains
 

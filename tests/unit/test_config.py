@@ -267,3 +267,15 @@ def test_rate_settings_are_read_from_the_environment(load):
 def test_bad_rate_settings_are_config_errors_naming_the_variable(load, env, name):
     with pytest.raises(ConfigError, match=name):
         load(**env)
+
+
+def test_an_api_key_is_read_per_chain_and_never_shown(load):
+    settings = load(COINVOICE_TON_API_KEY=" secret-key \n")
+    assert settings.chain("ton").api_key == "secret-key"
+    assert settings.chain("solana").api_key is None
+    assert "secret-key" not in repr(settings.chain("ton"))
+
+
+def test_sol_and_ton_are_confirmed_at_finality_by_default(load):
+    settings = load()
+    assert (settings.confirmations_for("sol"), settings.confirmations_for("ton")) == (1, 1)

@@ -1,4 +1,5 @@
-"""SQL of the chain watchers: leader locks, cursors, recent blocks, address matching and deposits."""
+"""SQL of the chain watchers: leader locks, cursors, recent blocks, address matching and deposits; for shared
+merchant addresses also the invoices a payment may belong to, the addresses to scan and their cursors."""
 
 from __future__ import annotations
 
@@ -116,11 +117,105 @@ async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[
     return await conn.fetch(
         "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, i.expires_at, i.payment_currency"
         "  FROM unnest($2::text[]) AS o(address)"
-        "  JOIN addresses a ON a.chain = $1 AND a.tag IS NULL AND a.address = o.address"
+        "  JOIN addresses a ON a.chain = $1 AND NOT a.shared AND a.address = o.address"
         "  JOIN invoices i ON i.id = a.invoice_id",
         chain,
         addresses,
     )
+
+
+#: Statuses in which an invoice still waits for payment: its amount due must stay unique on a shared address.
+OPEN_STATUSES = ("pending", "processing", "wrong")
+
+
+async def shared_candidates(
+    conn: Conn, chain: str, addresses: list[str], tags: list[str], references: list[str], amounts: list[int]
+) -> list[asyncpg.Record]:
+    """Invoices on these shared addresses that one of the payments may belong to: by comment, by reference
+    key, or (open invoices only) by amount due. Index probes on (chain, address, tag) and (chain, reference)."""
+    return await conn.fetch(
+        "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, a.tag, a.reference,"
+        "       i.expires_at, i.payment_currency, i.status = ANY($6::text[]) AS open, q.due_units"
+        "  FROM addresses a JOIN invoices i ON i.id = a.invoice_id JOIN quotes q ON q.invoice_id = a.invoice_id"
+        " WHERE a.chain = $1 AND a.shared AND a.address = ANY($2::text[])"
+        "   AND (a.tag = ANY($3::text[]) OR a.reference = ANY($4::text[])"
+        "        OR (i.status = ANY($6::text[]) AND q.due_units = ANY($5::numeric[])))",
+        chain,
+        addresses,
+        tags,
+        references,
+        [Decimal(a) for a in amounts],
+        list(OPEN_STATUSES),
+    )
+
+
+async def shared_owners(conn: Conn, chain: str, addresses: list[str]) -> dict[str, uuid.UUID]:
+    """The company behind each of these shared addresses (one per address: the wallet PUT enforces it)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (address) address, company_id FROM addresses"
+        " WHERE chain = $1 AND shared AND address = ANY($2::text[])",
+        chain,
+        addresses,
+    )
+    return {r["address"]: r["company_id"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A shared address to scan, and the oldest fill time of the invoices that keep it watched."""
+
+    address: str
+    since: datetime
+
+
+async def watched_addresses(conn: Conn, chain: str, late_since: datetime) -> list[Watched]:
+    """Shared addresses with an invoice still open, or expired (or paid) less than the late window ago."""
+    rows = await conn.fetch(
+        "SELECT a.address, min(i.filled_at) AS since"
+        "  FROM addresses a JOIN invoices i ON i.id = a.invoice_id"
+        " WHERE a.chain = $1 AND a.shared AND (i.status = ANY($3::text[]) OR i.expires_at > $2)"
+        " GROUP BY a.address ORDER BY a.address",
+        chain,
+        late_since,
+        list(OPEN_STATUSES),
+    )
+    return [Watched(r["address"], r["since"]) for r in rows]
+
+
+async def get_account_cursor(conn: Conn, chain: str, address: str) -> str | None:
+    return await conn.fetchval("SELECT cursor FROM account_cursors WHERE chain = $1 AND address = $2", chain, address)
+
+
+async def set_account_cursor(conn: Conn, chain: str, address: str, cursor: str) -> None:
+    await conn.execute(
+        "INSERT INTO account_cursors (chain, address, cursor, updated_at) VALUES ($1, $2, $3, now())"
+        " ON CONFLICT (chain, address) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = EXCLUDED.updated_at",
+        chain,
+        address,
+        cursor,
+    )
+
+
+async def unconfirmed_by_address(conn: Conn, chain: str) -> dict[str, tuple[set[str], datetime]]:
+    """Deposits not yet final, by address: their txids and the earliest time one of them was seen."""
+    rows = await conn.fetch(
+        "SELECT address, array_agg(DISTINCT txid) AS txids, min(seen_at) AS since FROM deposits"
+        " WHERE chain = $1 AND state = 'seen' GROUP BY address",
+        chain,
+    )
+    return {r["address"]: (set(r["txids"]), r["since"]) for r in rows}
+
+
+async def orphan_unconfirmed(conn: Conn, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
+    """Mark not-yet-final deposits of these transactions orphaned (the node no longer returns them)."""
+    rows = await conn.fetch(
+        "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
+        " WHERE chain = $1 AND state = 'seen' AND txid = ANY($2::text[]) RETURNING invoice_id",
+        chain,
+        txids,
+        now,
+    )
+    return _invoices(rows)
 
 
 async def upsert_deposits(

@@ -85,6 +85,45 @@ async def upsert_wallet(conn: Conn, company_id: uuid.UUID, chain: str, xpub: str
     )
 
 
+async def upsert_wallet_address(conn: Conn, company_id: uuid.UUID, chain: str, address: str) -> bool:
+    """Store a company's one address on a shared-address chain; False when another company uses that address."""
+    taken = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM addresses WHERE chain = $1 AND address = $2 AND company_id <> $3)"
+        " OR EXISTS (SELECT 1 FROM company_wallets WHERE chain = $1 AND address = $2 AND company_id <> $3)",
+        chain,
+        address,
+        company_id,
+    )
+    if taken:
+        return False
+    try:
+        await conn.execute(
+            "INSERT INTO company_wallets (company_id, chain, address) VALUES ($1, $2, $3)"
+            " ON CONFLICT (company_id, chain) DO UPDATE SET address = EXCLUDED.address, xpub = NULL,"
+            " updated_at = now()",
+            company_id,
+            chain,
+            address,
+        )
+    except asyncpg.UniqueViolationError:  # another company took it meanwhile
+        return False
+    return True
+
+
+async def take_shared_address(conn: Conn, company_id: uuid.UUID, chain: str) -> str | None:
+    """The company's address on a shared-address chain, counting one more invoice on it.
+
+    The row stays locked until the transaction ends: fills on one address take turns, so each sees the amounts
+    due that the fills before it chose.
+    """
+    return await conn.fetchval(
+        "UPDATE company_wallets SET next_index = next_index + 1"
+        " WHERE company_id = $1 AND chain = $2 AND address IS NOT NULL RETURNING address",
+        company_id,
+        chain,
+    )
+
+
 async def wallet_chains(conn: ConnOrPool, company_id: uuid.UUID) -> set[str]:
     rows = await conn.fetch("SELECT chain FROM company_wallets WHERE company_id = $1", company_id)
     return {r["chain"] for r in rows}
@@ -92,7 +131,7 @@ async def wallet_chains(conn: ConnOrPool, company_id: uuid.UUID) -> set[str]:
 
 async def wallets(conn: ConnOrPool, company_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT chain, xpub, next_index, updated_at FROM company_wallets WHERE company_id = $1 ORDER BY chain",
+        "SELECT chain, xpub, address, next_index, updated_at FROM company_wallets WHERE company_id = $1 ORDER BY chain",
         company_id,
     )
 
@@ -101,7 +140,7 @@ async def take_derivation_index(conn: Conn, company_id: uuid.UUID, chain: str) -
     """Atomically take the next derivation index of a company's chain wallet: (xpub, index)."""
     row = await conn.fetchrow(
         "UPDATE company_wallets SET next_index = next_index + 1 WHERE company_id = $1 AND chain = $2"
-        " RETURNING xpub, next_index - 1 AS index",
+        " AND xpub IS NOT NULL RETURNING xpub, next_index - 1 AS index",
         company_id,
         chain,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -20,7 +21,7 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
           FROM company_assets a WHERE a.company_id = i.company_id) AS assets,
        q.asset AS quote_asset, q.decimals, q.rate, q.fee_units::text AS fee_units,
        q.due_units::text AS due_units, q.rate_sources, q.network_fee_units::text AS network_fee_units,
-       ad.id AS address_id, ad.chain, ad.address, ad.tag,
+       ad.id AS address_id, ad.chain, ad.address, ad.tag, ad.reference,
        (SELECT coalesce(json_agg(json_build_object(
                  'id', d.id, 'txid', d.txid, 'index', d.output_index, 'asset', d.asset,
                  'amount_units', d.amount_units::text, 'confirmations', d.confirmations,
@@ -117,11 +118,14 @@ async def insert_address(
     index: int | None,
     company_id: uuid.UUID,
     invoice_id: uuid.UUID,
+    reference: str | None = None,
+    shared: bool = False,
 ) -> uuid.UUID | None:
-    """Record a deposit address for an invoice; None when that address was ever used before."""
+    """Record a deposit address for an invoice; None when that address (or, on a shared address, that
+    comment or reference) was ever used before."""
     return await conn.fetchval(
-        "INSERT INTO addresses (id, chain, address, tag, derivation_index, company_id, invoice_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
+        "INSERT INTO addresses (id, chain, address, tag, derivation_index, company_id, invoice_id, reference, shared)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
         uuid.uuid4(),
         chain,
         address,
@@ -129,7 +133,24 @@ async def insert_address(
         index,
         company_id,
         invoice_id,
+        reference,
+        shared,
     )
+
+
+async def open_dues(conn: Conn, chain: str, address: str, low: int, high: int) -> set[int]:
+    """Amounts due in [low, high] of the invoices still waiting for payment on a shared address."""
+    rows = await conn.fetch(
+        "SELECT q.due_units FROM addresses a JOIN invoices i ON i.id = a.invoice_id"
+        "  JOIN quotes q ON q.invoice_id = a.invoice_id"
+        " WHERE a.chain = $1 AND a.address = $2 AND a.shared AND i.status IN ('pending', 'processing', 'wrong')"
+        "   AND q.due_units BETWEEN $3 AND $4",
+        chain,
+        address,
+        Decimal(low),
+        Decimal(high),
+    )
+    return {int(r["due_units"]) for r in rows}
 
 
 async def mark_filled(

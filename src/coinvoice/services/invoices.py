@@ -15,16 +15,18 @@ from typing import Any
 import asyncpg
 
 from coinvoice.addresses.derive import derive_address
+from coinvoice.addresses.shared import new_comment, new_reference
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
 from coinvoice.db.companies import CompanyProfile
 from coinvoice.db.connection import Conn, ConnOrPool
-from coinvoice.domain.assets import PAYMENT_ASSETS, UNALLOCATABLE_CHAINS
+from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound
 from coinvoice.domain.fees import make_quote
 from coinvoice.domain.invoice import CLOSED, Item, Status, price_items
 from coinvoice.domain.money import fmt
+from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.rates.service import RateService
 from coinvoice.services.events import emit, event_payload
@@ -142,6 +144,39 @@ async def _allocate_address(
     raise Conflict("address_exhausted", "could not find an unused deposit address", "paymentCurrency")
 
 
+async def _allocate_on_shared_address(
+    conn: Conn, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str, due_units: int
+) -> int:
+    """Bind the invoice to the company's one address on ``chain`` with a fresh comment or reference key, and
+    return its amount due made unique among the open invoices on that address (a few base units added)."""
+    address = await db_companies.take_shared_address(conn, company_id, chain)  # locks: fills take turns
+    if address is None:
+        raise Invalid("wallet_required", f"the merchant has no {chain} address", "paymentCurrency")
+    taken = await db.open_dues(conn, chain, address, due_units, due_units + MAX_EXTRA_UNITS)
+    unique = unique_due(due_units, taken)
+    if unique is None:
+        raise Conflict(
+            "amount_exhausted",
+            f"{MAX_EXTRA_UNITS + 1} open invoices on this address already ask about this amount; try again later",
+            "paymentCurrency",
+        )
+    tagged = CHAINS[chain].needs_tag
+    for _ in range(100):  # a comment or reference key is never handed out twice on an address
+        if await db.insert_address(
+            conn,
+            chain=chain,
+            address=address,
+            tag=new_comment() if tagged else None,
+            reference=None if tagged else new_reference(),
+            index=None,
+            company_id=company_id,
+            invoice_id=invoice_id,
+            shared=True,
+        ):
+            return unique
+    raise Conflict("address_exhausted", "could not find an unused comment for this address", "paymentCurrency")
+
+
 async def fill(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -175,8 +210,6 @@ async def fill(
                 f"paymentCurrency must be one of {', '.join(PAYMENT_ASSETS)}",
                 "paymentCurrency",
             )
-        if asset.chain in UNALLOCATABLE_CHAINS:
-            raise Invalid("asset_not_supported", f"{code} is not supported yet", "paymentCurrency")
         allowed = await db_companies.allowed_assets(conn, inv["company_id"])
         if not allowed.get(asset.asset):
             raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
@@ -192,6 +225,13 @@ async def fill(
             network_fee_max_percent=settings.network_fee_max_percent,
         )
         now = datetime.now(UTC)
+        if CHAINS[asset.chain].derives_addresses:
+            due_units = quote.due_units
+            await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain)
+        else:
+            due_units = await _allocate_on_shared_address(
+                conn, inv["company_id"], invoice_id, asset.chain, quote.due_units
+            )
         await db.insert_quote(
             conn,
             invoice_id,
@@ -200,7 +240,7 @@ async def fill(
                 "decimals": asset.decimals,
                 "rate": quote.rate,
                 "fee_units": quote.fee_units,
-                "due_units": quote.due_units,
+                "due_units": due_units,
                 "rate_source": pricing.rate.summary,
                 "rate_sources": rate_sources_json(pricing.rate.sources),
                 "spread_percent": pricing.rate.spread_percent,
@@ -209,7 +249,6 @@ async def fill(
                 "quoted_at": now,
             },
         )
-        await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain)
         expires = now + timedelta(minutes=settings.expiry_for(code))
         await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
         await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))

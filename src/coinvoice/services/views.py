@@ -59,6 +59,8 @@ def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) ->
         "tag": row["tag"],
         "asset": row["payment_currency"],
     }
+    if row["reference"] is not None:  # Solana Pay: the key the payer's wallet adds to the transfer
+        view["address"]["reference"] = row["reference"]
     view["paymentDetails"] = {
         "rate": fmt(row["rate"]),
         "invoiceFee": fmt(from_base_units(int(row["fee_units"]), decimals)),

@@ -17,7 +17,12 @@ async def put_wallet(request: web.Request) -> web.Response:
     company = await require_company(request)
     body = parse(WalletIn, await read_json(request))
     result = await service.set_wallet(
-        request.app[POOL], request.app[SETTINGS], company.id, request.match_info["chain"], body.xpub.strip()
+        request.app[POOL],
+        request.app[SETTINGS],
+        company.id,
+        request.match_info["chain"],
+        body.xpub.strip() if body.xpub is not None else None,
+        address=body.address,
     )
     return web.json_response(result)
 
