@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 .venv/bin/ruff check src tests bench
+.venv/bin/lint-imports
+.venv/bin/mypy
 exec .venv/bin/pytest -n 2 -q "$@"

@@ -18,7 +18,12 @@ from coinvoice.db.pool import create_pool
 from coinvoice.services.companies import create_company
 from tests.support import database
 
-pytest_plugins = ["tests.support.node_fixtures", "tests.chains.evm_fixtures", "tests.chains.tron_fixtures"]
+pytest_plugins = [
+    "tests.support.node_fixtures",
+    "tests.chains.evm_fixtures",
+    "tests.chains.shared_fixtures",
+    "tests.chains.tron_fixtures",
+]
 
 TEST_ENV = {
     "COINVOICE_MASTER_KEY": "test-master-key",
@@ -31,6 +36,8 @@ TEST_ENV = {
             "usd/usdt": "1",
             "eur/eth": "0.0004",
             "eur/bnb": "0.002",
+            "eur/sol": "0.0061",
+            "eur/ton": "0.19",
             "eur/trx": "9.5",
         }
     ),
@@ -40,6 +47,8 @@ TEST_ENV = {
     "COINVOICE_ETH_NETWORK": "regtest",
     "COINVOICE_BSC_NETWORK": "regtest",
     "COINVOICE_TRON_NETWORK": "testnet",
+    "COINVOICE_SOL_NETWORK": "regtest",
+    "COINVOICE_TON_NETWORK": "testnet",
     "COINVOICE_CONFIRMATIONS": json.dumps({"ltc": 1, "btc": 1, "bch": 1}),
     "COINVOICE_WEBHOOK_ALLOW_PRIVATE": "true",
 }

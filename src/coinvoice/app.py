@@ -8,23 +8,25 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from coinvoice.appkeys import COMPANIES, HTTP, JOBS, POOL, RATE_METRICS, RATES, SETTINGS
 from coinvoice.config import Settings
 from coinvoice.db.company_cache import CompanyCache
 from coinvoice.db.migrate import migrate
 from coinvoice.db.pool import create_pool, database_url
-from coinvoice.rates.service import build_rate_service
+from coinvoice.rates.service import RateService
 from coinvoice.web.api import account as account_api
 from coinvoice.web.api import company as company_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
+from coinvoice.web.api import rates as rates_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
-from coinvoice.web.keys import COMPANIES, HTTP, POOL, RATES, SETTINGS
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
 from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
-from coinvoice.workers.scheduler import JOBS, expiry_job, scheduler_ctx
+from coinvoice.workers.rate_jobs import install_rate_refresh
+from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
 
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "worker")
@@ -61,7 +63,9 @@ def create_app(
     app = web.Application(middlewares=[metrics_middleware, error_middleware, company_writes_middleware])
     app[METRICS] = Metrics()
     app[SETTINGS] = settings
-    app[RATES] = build_rate_service(settings)
+    app[RATES] = RateService(settings)
+    app[RATE_METRICS] = app[METRICS].rates
+    app[RATE_METRICS].watch_ages(app[RATES].providers, app[RATES].age_seconds)
     app[JOBS] = []
     if dsn:
         app[DSN] = dsn
@@ -76,12 +80,14 @@ def create_app(
         app.add_routes(company_api.routes)
         app.add_routes(account_api.routes)
         app.add_routes(merchant_invoices_api.routes)
+        app.add_routes(rates_api.routes)
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
         app[JOBS].extend(chain_watcher_jobs(app))
         app.cleanup_ctx.append(watchers_ctx)  # before the scheduler: cleaned up after it stops
         install_webhook_sender(app)
+        install_rate_refresh(app)
         app.cleanup_ctx.append(scheduler_ctx)
     return app
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
+from coinvoice.domain.assets import CHAINS, COMPANY_ASSETS, INVOICE_CURRENCIES, PAYMENT_ASSETS, UNSUPPORTED_ASSETS
 from coinvoice.domain.fees import FeePolicy
+from coinvoice.domain.network_fees import FALLBACK_NETWORK_FEES
 
 NETWORKS = ("mainnet", "testnet", "regtest")
 DEFAULT_EXPLORERS = {
@@ -36,10 +37,22 @@ DEFAULT_CONFIRMATIONS = {
     "bnb": 15,
     "trx": 19,  # TRON's solidification depth: a block is irreversible once 19 of 27 producers built on it
     "trc20usdt": 19,
-    "sol": 32,
-    "ton": 1,
+    "sol": 1,  # counted from the finalized slot: 1 = finalized
+    "ton": 1,  # counted from the masterchain block: TON finalizes at once
 }
 DEFAULT_FEE = FeePolicy(Decimal("1"), Decimal("0"))
+#: Rate providers by name, with the public base URL each one's documented path is appended to.
+RATE_PROVIDER_URLS = {
+    "kraken": "https://api.kraken.com",
+    "binance": "https://api.binance.com",
+    "coinbase": "https://api.coinbase.com",
+    "coingecko": "https://api.coingecko.com",
+}
+RATE_PROVIDERS = ("fixed", *RATE_PROVIDER_URLS)
+#: Every currency a rate can be asked for: invoice currencies and the assets payers send.
+RATE_CURRENCIES = tuple(
+    dict.fromkeys((*INVOICE_CURRENCIES, *(a for a in COMPANY_ASSETS if a not in UNSUPPORTED_ASSETS)))
+)
 
 
 class ConfigError(ValueError):
@@ -56,7 +69,7 @@ class ChainSettings:
     chain_id: int | None = None
     #: EVM: find native value sent by contracts through the node's trace API
     internal_transfers: bool = True
-    #: HTTP-API chains (TRON): sent as the provider's API key header (TronGrid's TRON-PRO-API-KEY)
+    #: HTTP-API chains: the provider's API key (TRON: TRON-PRO-API-KEY, TON: X-API-Key); never shown in repr
     api_key: str | None = field(default=None, repr=False)
     #: HTTP-API chains (TRON): most requests per second sent to the node; 0 means no limit
     max_requests_per_second: float = 10.0
@@ -90,6 +103,23 @@ class Settings:
     expiry_batch: int = 500
     #: payment asset code -> token contract (usdterc20, usdc, trc20usdt); empty means the mainnet defaults
     token_contracts: Mapping[str, str] = field(default_factory=dict)
+    # rates: the cache refresh, what counts as fresh and agreed, per-asset spreads, stablecoin pegs
+    rates_urls: Mapping[str, str] = field(default_factory=lambda: dict(RATE_PROVIDER_URLS))
+    rates_api_keys: Mapping[str, str] = field(default_factory=dict)
+    rates_refresh_seconds: float = 30.0
+    rates_max_age_seconds: float = 300.0
+    rates_min_sources: int = 1
+    rates_max_deviation_percent: Decimal = Decimal(3)
+    #: an observation this many times above or below the source's last good one is absurd and ignored
+    rates_max_change_factor: Decimal = Decimal(2)
+    rates_spread_percent: Mapping[str, Decimal] = field(default_factory=dict)
+    rates_timeout_seconds: float = 5.0
+    #: currency -> the currency it is worth exactly one of (e.g. usdt -> usd), only when the merchant says so
+    rates_pegs: Mapping[str, str] = field(default_factory=dict)
+    # network fees the payer covers: at most this percent of the converted total (0: none)
+    network_fee_max_percent: Decimal = Decimal(5)
+    #: payment asset -> the network fee used without an estimate, in its chain's native coin
+    network_fee_fallback: Mapping[str, Decimal] = field(default_factory=dict)
 
     def chain(self, name: str) -> ChainSettings:
         return self.chains.get(name) or ChainSettings(
@@ -121,6 +151,21 @@ class Settings:
         fee = self._per_asset({"default": DEFAULT_FEE, **self.fees}, payment_asset)
         assert isinstance(fee, FeePolicy)
         return fee
+
+    def spread_for(self, payment_asset: str) -> Decimal:
+        """The merchant's spread in percent for an asset or payment asset (0 unless configured)."""
+        spread = self._per_asset({"default": Decimal(0), **self.rates_spread_percent}, payment_asset)
+        assert isinstance(spread, Decimal)
+        return spread
+
+    def network_fee_fallback_for(self, payment_asset: str) -> Decimal:
+        """The documented constant (or the configured override) for a payment asset without an estimate."""
+        return self.network_fee_fallback.get(payment_asset, FALLBACK_NETWORK_FEES[payment_asset])
+
+    @property
+    def network_rate_providers(self) -> tuple[str, ...]:
+        """The configured providers that are fetched over the network by the refresh job."""
+        return tuple(p for p in self.rates_providers if p != "fixed")
 
 
 def _json(env: Mapping[str, str], name: str) -> object:
@@ -191,6 +236,115 @@ def _fees(env: Mapping[str, str]) -> dict[str, FeePolicy]:
     return fees
 
 
+def _rates_providers(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("COINVOICE_RATES_PROVIDERS", "fixed")
+    providers = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
+    if not providers:
+        raise ConfigError("COINVOICE_RATES_PROVIDERS must name at least one provider")
+    for name in providers:
+        if name not in RATE_PROVIDERS:
+            raise ConfigError(
+                f"COINVOICE_RATES_PROVIDERS: unknown provider {name!r} (known: {', '.join(RATE_PROVIDERS)})"
+            )
+    if len(set(providers)) != len(providers):
+        raise ConfigError("COINVOICE_RATES_PROVIDERS names a provider twice")
+    return providers
+
+
+def _rates_urls(env: Mapping[str, str]) -> dict[str, str]:
+    urls = {}
+    for name, default in RATE_PROVIDER_URLS.items():
+        var = f"COINVOICE_RATES_{name.upper()}_URL"
+        url = (env.get(var) or default).strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{var} must be an http(s) URL, not {url!r}")
+        urls[name] = url
+    return urls
+
+
+def _rates_api_keys(env: Mapping[str, str]) -> dict[str, str]:
+    keys = {}
+    for name in RATE_PROVIDER_URLS:
+        if key := env.get(f"COINVOICE_RATES_{name.upper()}_API_KEY", "").strip():
+            keys[name] = key
+    return keys
+
+
+def _rates_min_sources(env: Mapping[str, str], providers: tuple[str, ...]) -> int:
+    default = 2 if len(providers) > 1 else 1
+    raw = env.get("COINVOICE_RATES_MIN_SOURCES", str(default)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError("COINVOICE_RATES_MIN_SOURCES must be a whole number >= 1")
+    if int(raw) > len(providers):
+        raise ConfigError(
+            f"COINVOICE_RATES_MIN_SOURCES is {raw} but COINVOICE_RATES_PROVIDERS names only {len(providers)}: "
+            "no rate could ever be quoted"
+        )
+    return int(raw)
+
+
+def _percent(env: Mapping[str, str], name: str, default: str, maximum: Decimal = Decimal(100)) -> Decimal:
+    value = _decimal(name, env.get(name, default).strip() or default)
+    if value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}")
+    return value
+
+
+def _asset_key(name: str, key: object) -> str:
+    code = str(key).lower()
+    if code != "default" and code not in PAYMENT_ASSETS and code not in RATE_CURRENCIES:
+        raise ConfigError(f"{name}: {key!r} is not an asset, a payment currency or 'default'")
+    return code
+
+
+def _spreads(env: Mapping[str, str]) -> dict[str, Decimal]:
+    name = "COINVOICE_RATES_SPREAD_PERCENT"
+    table = _json(env, name) or {}
+    assert isinstance(table, dict)
+    spreads = {}
+    for key, value in table.items():
+        spread = _decimal(f"{name}[{key}]", value)
+        if spread >= 50:
+            raise ConfigError(f"{name}[{key}] must be below 50 (percent)")
+        spreads[_asset_key(name, key)] = spread
+    return spreads
+
+
+def _pegs(env: Mapping[str, str]) -> dict[str, str]:
+    name = "COINVOICE_RATES_PEGS"
+    table = _json(env, name) or {}
+    assert isinstance(table, dict)
+    pegs = {}
+    for key, value in table.items():
+        pegged, target = str(key).lower(), str(value).lower()
+        if pegged not in RATE_CURRENCIES or target not in RATE_CURRENCIES or pegged == target:
+            raise ConfigError(f'{name} must map a currency to another, like {{"usdt": "usd"}}, not {key!r}: {value!r}')
+        pegs[pegged] = target
+    if any(target in pegs for target in pegs.values()):
+        raise ConfigError(f"{name}: a currency cannot be pegged to one that is itself pegged")
+    return pegs
+
+
+def _network_fee_fallback(env: Mapping[str, str]) -> dict[str, Decimal]:
+    name = "COINVOICE_NETWORK_FEE_FALLBACK"
+    table = _json(env, name) or {}
+    assert isinstance(table, dict)
+    fees = {}
+    for key, value in table.items():
+        code = str(key).lower()
+        if code not in PAYMENT_ASSETS:
+            raise ConfigError(f"{name}: {key!r} is not a payment currency ({', '.join(PAYMENT_ASSETS)})")
+        fees[code] = _decimal(f"{name}[{key}]", value)
+    return fees
+
+
+def _factor(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    value = _decimal(name, env.get(name, default).strip() or default)
+    if value <= 1:
+        raise ConfigError(f"{name} must be greater than 1")
+    return value
+
+
 def _chains(env: Mapping[str, str]) -> dict[str, ChainSettings]:
     chains = {}
     for chain in CHAINS.values():
@@ -224,8 +378,8 @@ def _chains(env: Mapping[str, str]) -> dict[str, ChainSettings]:
             explorer,
             chain_id,
             internal,
-            env.get(prefix + "API_KEY", "").strip() or None,
-            max_rps,
+            api_key=env.get(prefix + "API_KEY", "").strip() or None,
+            max_requests_per_second=max_rps,
         )
     return chains
 
@@ -282,7 +436,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port = int(env.get("COINVOICE_PORT", "8080"))
     except ValueError as exc:
         raise ConfigError("COINVOICE_PORT must be a whole number") from exc
-    providers = tuple(p.strip() for p in env.get("COINVOICE_RATES_PROVIDERS", "fixed").split(",") if p.strip())
+    providers = _rates_providers(env)
+    refresh = _seconds(env, "COINVOICE_RATES_REFRESH_SECONDS", 30.0)
+    max_age = _seconds(env, "COINVOICE_RATES_MAX_AGE_SECONDS", 300.0)
+    if max_age <= refresh:
+        raise ConfigError(
+            "COINVOICE_RATES_MAX_AGE_SECONDS must be longer than COINVOICE_RATES_REFRESH_SECONDS, "
+            "or every rate goes stale between two refreshes"
+        )
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         host=host,
@@ -304,4 +465,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_retry_window_hours=_hours(env, "COINVOICE_WEBHOOK_RETRY_WINDOW_HOURS", "72"),
         master_key=_master_key(env, data_dir),
         token_contracts=_token_contracts(env),
+        rates_urls=_rates_urls(env),
+        rates_api_keys=_rates_api_keys(env),
+        rates_refresh_seconds=refresh,
+        rates_max_age_seconds=max_age,
+        rates_min_sources=_rates_min_sources(env, providers),
+        rates_max_deviation_percent=_percent(env, "COINVOICE_RATES_MAX_DEVIATION_PERCENT", "3"),
+        rates_max_change_factor=_factor(env, "COINVOICE_RATES_MAX_CHANGE_FACTOR", "2"),
+        rates_spread_percent=_spreads(env),
+        rates_timeout_seconds=_seconds(env, "COINVOICE_RATES_TIMEOUT_SECONDS", 5.0),
+        rates_pegs=_pegs(env),
+        network_fee_max_percent=_percent(env, "COINVOICE_NETWORK_FEE_MAX_PERCENT", "5"),
+        network_fee_fallback=_network_fee_fallback(env),
     )

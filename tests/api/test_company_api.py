@@ -90,7 +90,11 @@ async def test_put_wallet_rejects_a_key_that_does_not_parse_for_the_network(api,
         ("litecoin", {"xpub": 5}, "invalid_type", "xpub"),
         ("litecoin", {"xpub": ""}, "empty", "xpub"),
         ("dogecoin", {"xpub": TPUB}, "unknown_chain", "chain"),
-        ("solana", {"xpub": TPUB}, "unknown_chain", "chain"),
+        ("solana", {"xpub": TPUB}, "required", "address"),
+        ("ton", {}, "required", "address"),
+        ("solana", {"address": "not-base58-0OIl"}, "invalid_address", "address"),
+        ("ton", {"address": "EQnot-a-ton-address"}, "invalid_address", "address"),
+        ("ton", {"address": 5}, "invalid_type", "address"),
     ],
 )
 async def test_put_wallet_bad_input_is_a_400_and_writes_nothing(api, company, db_url, chain, body, code, field):
@@ -178,8 +182,8 @@ async def test_a_patch_is_all_or_nothing(api, company, db_url):
     [
         ({"assets": {"doge": {"isAllowed": True}}}, "unknown_asset", "assets.doge"),
         ({"assets": {"near": {"isAllowed": True}}}, "asset_not_supported", "assets.near"),
-        ({"assets": {"sol": {"isAllowed": True}}}, "asset_not_supported", "assets.sol"),
-        ({"assets": {"ton": {"isAllowed": True}}}, "asset_not_supported", "assets.ton"),
+        ({"assets": {"sol": {"isAllowed": True}}}, "wallet_required", "assets.sol"),
+        ({"assets": {"ton": {"isAllowed": True}}}, "wallet_required", "assets.ton"),
         ({"assets": {"ltc": {"isAllowed": "yes"}}}, "invalid_type", "assets.ltc.isAllowed"),
         ({"assets": {"ltc": {}}}, "required", "assets.ltc.isAllowed"),
         ({"assets": {"ltc": True}}, "invalid_type", "assets.ltc"),

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.db import invoices as db_invoices
 from coinvoice.services.invoices import expire_due_invoices
-from coinvoice.web.keys import POOL, SETTINGS
 from coinvoice.workers.scheduler import expiry_job
 from tests.api.invoice_setup import CREATE, accept_ltc, assert_error, create_invoice, fill, pending_invoice, sql
 

@@ -42,11 +42,18 @@ async def test_proceed_answers_the_seed_shape_with_address_quote_and_expiry(api,
     assert view["status"] == "pending"
     assert view["clientEmail"] == "client@example.com"
     assert view["address"] == {"id": view["address"]["id"], "address": LTC_0, "tag": None, "asset": "ltc"}
-    # 100 eur * 0.0125 = 1.25 ltc; the default fee is 1 % = 0.0125 ltc, paid on top by the payer
-    assert view["paymentDetails"]["rate"] == "0.0125"
-    assert view["paymentDetails"]["invoiceFee"] == "0.0125"
-    assert view["paymentDetails"]["amount"] == "1.2625"
-    assert all(isinstance(v, str) for v in view["paymentDetails"].values())
+    # 100 eur * 0.0125 = 1.25 ltc; the default fee is 1 % = 0.0125 ltc, plus the payer's network cost (no
+    # litecoin node here: the fallback, 10 litoshi/vB x 141 vB = 0.0000141 ltc), paid on top by the payer
+    details = view["paymentDetails"]
+    assert details["rate"] == "0.0125"
+    assert details["networkFee"] == "0.0000141"
+    assert details["invoiceFee"] == "0.0125141"
+    assert details["amount"] == "1.2625141"
+    assert details["rateSources"] == [
+        {"source": "fixed", "rate": "0.0125", "at": details["rateSources"][0]["at"], "via": None}
+    ]
+    assert WIRE_TIME.match(details["rateSources"][0]["at"])
+    assert all(isinstance(v, str) for k, v in details.items() if k != "rateSources")
     assert view["invoiceContent"]["paymentCurrency"] == "ltc"
     assert WIRE_TIME.match(view["expiredAt"])
     for key in ("id", "createdAt", "company", "redirectURL"):
@@ -57,8 +64,13 @@ async def test_proceed_answers_the_seed_shape_with_address_quote_and_expiry(api,
     assert (quote["asset"], quote["decimals"], int(quote["fee_units"]), int(quote["due_units"])) == (
         "ltc",
         8,
-        1_250_000,
-        126_250_000,
+        1_251_410,
+        126_251_410,
+    )
+    assert (int(quote["network_fee_units"]), quote["network_fee_source"], quote["rate_source"]) == (
+        1410,
+        "fallback",
+        "fixed",
     )
     status, got = await api.call("GET", f"{CREATE}/{created['id']}")
     assert status == 200 and got == view
@@ -69,7 +81,8 @@ async def test_when_the_merchant_pays_the_fee_the_payer_sends_the_converted_tota
     created = await create_invoice(api, company["publicToken"], isMerchantPaysFee=True)
     status, view = await fill(api, created["id"])
     assert status == 200, view
-    assert (view["paymentDetails"]["amount"], view["paymentDetails"]["invoiceFee"]) == ("1.25", "0.0125")
+    details = view["paymentDetails"]
+    assert (details["amount"], details["invoiceFee"], details["networkFee"]) == ("1.25", "0.0125", "0")
 
 
 async def test_proceed_writes_one_pending_event(api, company, db_url):
@@ -184,8 +197,8 @@ async def test_an_invalid_email_is_refused_and_nothing_changes(api, company, db_
         ({"clientEmail": "payer@example.com", "paymentCurrency": 1}, "invalid_type", "paymentCurrency"),
         ({"clientEmail": "payer@example.com", "paymentCurrency": "btc"}, "asset_not_allowed", "paymentCurrency"),
         ({"clientEmail": "payer@example.com", "paymentCurrency": "trc20usdt"}, "asset_not_allowed", "paymentCurrency"),
-        ({"clientEmail": "payer@example.com", "paymentCurrency": "sol"}, "asset_not_supported", "paymentCurrency"),
-        ({"clientEmail": "payer@example.com", "paymentCurrency": "ton"}, "asset_not_supported", "paymentCurrency"),
+        ({"clientEmail": "payer@example.com", "paymentCurrency": "sol"}, "asset_not_allowed", "paymentCurrency"),
+        ({"clientEmail": "payer@example.com", "paymentCurrency": "ton"}, "asset_not_allowed", "paymentCurrency"),
         ([], "invalid_body", None),
     ],
 )
@@ -198,14 +211,6 @@ async def test_bad_proceed_input_is_a_400_and_nothing_changes(api, company, db_u
     assert await row_counts(db_url) == before
     _, got = await api.call("GET", f"{CREATE}/{created['id']}")
     assert got["status"] == "created"
-
-
-async def test_sol_and_ton_say_not_supported_yet(api, company):
-    created = await create_invoice(api, company["publicToken"])
-    for currency in ("sol", "ton"):
-        status, body = await fill(api, created["id"], currency)
-        assert_error(status, body, 400, "asset_not_supported", "paymentCurrency")
-        assert "not supported" in body["error"]["message"]
 
 
 async def test_invalid_json_on_proceed_is_a_400(api, company):

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from playwright.async_api import expect
 
-from coinvoice.workers.scheduler import JOBS
+from coinvoice.appkeys import JOBS
 from tests.browser.tab import decode_qr, opened
 from tests.pay.gateway import REDIRECT_URL
 

@@ -10,8 +10,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from coinvoice.app import create_app
+from coinvoice.appkeys import JOBS
 from coinvoice.workers.chain_jobs import utxo_watcher_jobs
-from coinvoice.workers.scheduler import JOBS
 from tests.chains.watch_support import accept_litecoin, address_of, due, ltc_invoice, watch_settings
 from tests.conftest import Api
 

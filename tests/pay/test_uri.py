@@ -74,3 +74,10 @@ def test_token_contracts_setting_is_read_from_the_environment(tmp_path):
     assert settings.token_contracts == {"usdc": "0xLocal"}
     with pytest.raises(ConfigError):
         load_settings({**env, "COINVOICE_TOKEN_CONTRACTS": '{"usdc": 5}'})
+
+
+def test_solana_pay_uri_carries_the_reference_then_label_and_message_url_encoded():
+    uri = payment_uri(
+        A["sol"], "So1Addr", Decimal("0.086254"), reference="Ref111", label="Coffee & Co", message="Invoice 7"
+    )
+    assert uri == "solana:So1Addr?amount=0.086254&reference=Ref111&label=Coffee%20%26%20Co&message=Invoice%207"

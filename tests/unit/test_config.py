@@ -159,7 +159,7 @@ def test_non_numeric_numbers_are_config_errors_naming_the_variable(load, name, v
 
 
 def test_rates_providers_is_a_comma_list(load):
-    assert load(COINVOICE_RATES_PROVIDERS=" fixed, other ,,").rates_providers == ("fixed", "other")
+    assert load(COINVOICE_RATES_PROVIDERS=" fixed, Kraken ,,").rates_providers == ("fixed", "kraken")
 
 
 def test_the_master_key_is_generated_once_private_and_reused(tmp_path):
@@ -209,3 +209,92 @@ def test_a_bad_request_rate_is_a_config_error_naming_the_variable(load, value):
 def test_tron_assets_need_19_confirmations_by_default(load):
     s = load()
     assert s.confirmations_for("trx") == s.confirmations_for("trc20usdt") == 19
+
+
+def test_rate_settings_defaults(load):
+    s = load()
+    assert (s.rates_refresh_seconds, s.rates_max_age_seconds, s.rates_min_sources) == (30.0, 300.0, 1)
+    assert (s.rates_max_deviation_percent, s.rates_max_change_factor, s.rates_timeout_seconds) == (3, 2, 5.0)
+    assert s.rates_urls["kraken"] == "https://api.kraken.com"
+    assert (s.rates_spread_percent, s.rates_pegs, s.rates_api_keys) == ({}, {}, {})
+    assert s.spread_for("ltc") == 0
+    assert s.network_fee_max_percent == 5
+    assert s.network_fee_fallback_for("trc20usdt") == Decimal(14)
+
+
+def test_several_providers_need_two_sources_by_default(load):
+    assert load(COINVOICE_RATES_PROVIDERS="kraken,coingecko").rates_min_sources == 2
+    assert load(COINVOICE_RATES_PROVIDERS="kraken").rates_min_sources == 1
+    assert (
+        load(COINVOICE_RATES_PROVIDERS="kraken,binance,coinbase", COINVOICE_RATES_MIN_SOURCES="3").rates_min_sources
+        == 3
+    )
+
+
+def test_rate_settings_are_read_from_the_environment(load):
+    s = load(
+        COINVOICE_RATES_PROVIDERS="coingecko,fixed",
+        COINVOICE_RATES_COINGECKO_URL="https://pro-api.example/",
+        COINVOICE_RATES_COINGECKO_API_KEY=" k ",
+        COINVOICE_RATES_REFRESH_SECONDS="10",
+        COINVOICE_RATES_MAX_AGE_SECONDS="60",
+        COINVOICE_RATES_MAX_DEVIATION_PERCENT="1.5",
+        COINVOICE_RATES_MAX_CHANGE_FACTOR="1.5",
+        COINVOICE_RATES_SPREAD_PERCENT='{"BTC": "1", "usdt": 0.5, "default": "0.2"}',
+        COINVOICE_RATES_PEGS='{"usdt": "usd", "USDC": "usd"}',
+        COINVOICE_NETWORK_FEE_MAX_PERCENT="2",
+        COINVOICE_NETWORK_FEE_FALLBACK='{"trc20usdt": "6.5"}',
+    )
+    assert s.rates_urls["coingecko"] == "https://pro-api.example"
+    assert s.rates_api_keys == {"coingecko": "k"}
+    assert (s.rates_refresh_seconds, s.rates_max_age_seconds) == (10.0, 60.0)
+    assert (s.rates_max_deviation_percent, s.rates_max_change_factor) == (Decimal("1.5"), Decimal("1.5"))
+    assert (s.spread_for("btc"), s.spread_for("trc20usdt"), s.spread_for("ltc")) == (1, Decimal("0.5"), Decimal("0.2"))
+    assert s.rates_pegs == {"usdt": "usd", "usdc": "usd"}
+    assert s.network_fee_max_percent == 2
+    assert (s.network_fee_fallback_for("trc20usdt"), s.network_fee_fallback_for("trx")) == (
+        Decimal("6.5"),
+        Decimal("0.3"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"COINVOICE_RATES_PROVIDERS": "fixed,oanda"}, "COINVOICE_RATES_PROVIDERS"),
+        ({"COINVOICE_RATES_PROVIDERS": "kraken,kraken"}, "COINVOICE_RATES_PROVIDERS"),
+        ({"COINVOICE_RATES_PROVIDERS": " , "}, "COINVOICE_RATES_PROVIDERS"),
+        ({"COINVOICE_RATES_KRAKEN_URL": "ftp://x"}, "COINVOICE_RATES_KRAKEN_URL"),
+        ({"COINVOICE_RATES_MIN_SOURCES": "0"}, "COINVOICE_RATES_MIN_SOURCES"),
+        ({"COINVOICE_RATES_MIN_SOURCES": "2"}, "COINVOICE_RATES_MIN_SOURCES"),  # only fixed is configured
+        ({"COINVOICE_RATES_REFRESH_SECONDS": "0"}, "COINVOICE_RATES_REFRESH_SECONDS"),
+        ({"COINVOICE_RATES_MAX_AGE_SECONDS": "30"}, "COINVOICE_RATES_MAX_AGE_SECONDS"),  # not above the refresh
+        ({"COINVOICE_RATES_MAX_DEVIATION_PERCENT": "-1"}, "COINVOICE_RATES_MAX_DEVIATION_PERCENT"),
+        ({"COINVOICE_RATES_MAX_CHANGE_FACTOR": "1"}, "COINVOICE_RATES_MAX_CHANGE_FACTOR"),
+        ({"COINVOICE_RATES_SPREAD_PERCENT": '{"doge": "1"}'}, "COINVOICE_RATES_SPREAD_PERCENT"),
+        ({"COINVOICE_RATES_SPREAD_PERCENT": '{"btc": "60"}'}, "COINVOICE_RATES_SPREAD_PERCENT"),
+        ({"COINVOICE_RATES_SPREAD_PERCENT": "[1]"}, "COINVOICE_RATES_SPREAD_PERCENT"),
+        ({"COINVOICE_RATES_PEGS": '{"usdt": "usdt"}'}, "COINVOICE_RATES_PEGS"),
+        ({"COINVOICE_RATES_PEGS": '{"usdt": "gbp"}'}, "COINVOICE_RATES_PEGS"),
+        ({"COINVOICE_RATES_PEGS": '{"usdt": "usdc", "usdc": "usd"}'}, "COINVOICE_RATES_PEGS"),
+        ({"COINVOICE_RATES_TIMEOUT_SECONDS": "soon"}, "COINVOICE_RATES_TIMEOUT_SECONDS"),
+        ({"COINVOICE_NETWORK_FEE_MAX_PERCENT": "101"}, "COINVOICE_NETWORK_FEE_MAX_PERCENT"),
+        ({"COINVOICE_NETWORK_FEE_FALLBACK": '{"usdt": "1"}'}, "COINVOICE_NETWORK_FEE_FALLBACK"),
+        ({"COINVOICE_NETWORK_FEE_FALLBACK": '{"trx": "-1"}'}, "COINVOICE_NETWORK_FEE_FALLBACK"),
+    ],
+)
+def test_bad_rate_settings_are_config_errors_naming_the_variable(load, env, name):
+    with pytest.raises(ConfigError, match=name):
+        load(**env)
+
+
+def test_an_api_key_is_read_per_chain_and_never_shown(load):
+    settings = load(COINVOICE_TON_API_KEY=" secret-key \n")
+    assert settings.chain("ton").api_key == "secret-key"
+    assert settings.chain("solana").api_key is None
+    assert "secret-key" not in repr(settings.chain("ton"))
+
+
+def test_sol_and_ton_are_confirmed_at_finality_by_default(load):
+    settings = load()
+    assert (settings.confirmations_for("sol"), settings.confirmations_for("ton")) == (1, 1)

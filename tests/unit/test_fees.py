@@ -97,3 +97,38 @@ def test_zero_fee_policy_makes_payer_and_merchant_quotes_equal():
 def test_quote_refuses_a_non_positive_total_or_rate(total, rate):
     with pytest.raises(ValueError):
         make_quote(Decimal(total), Decimal(rate), FeePolicy(), 8, False)
+
+
+def test_the_payers_network_fee_is_added_to_the_fee_and_the_amount_due():
+    # 100 eur at 0.0125 = 1.25 ltc; 1 % = 0.0125 ltc, plus 0.0000141 ltc network fee
+    quote = make_quote(
+        Decimal(100), Decimal("0.0125"), FeePolicy(Decimal(1)), 8, False, network_fee=Decimal("0.0000141")
+    )
+    assert (quote.network_fee_units, quote.fee_units, quote.due_units) == (1410, 1_251_410, 126_251_410)
+
+
+def test_the_network_fee_is_capped_at_a_percent_of_the_converted_total():
+    quote = make_quote(
+        Decimal(1),
+        Decimal(1),
+        FeePolicy(Decimal(0)),
+        2,
+        False,
+        network_fee=Decimal(5),
+        network_fee_max_percent=Decimal(5),
+    )
+    assert (quote.network_fee_units, quote.fee_units, quote.due_units) == (5, 5, 105)  # 0.05 of 1.00
+
+
+def test_when_the_merchant_pays_the_fee_the_payer_owes_no_network_fee():
+    quote = make_quote(Decimal(100), Decimal("0.0125"), FeePolicy(Decimal(1)), 8, True, network_fee=Decimal("0.001"))
+    assert (quote.network_fee_units, quote.fee_units, quote.due_units) == (0, 1_250_000, 125_000_000)
+
+
+@given(total=totals, rate=rates, fee=exact_decimals(0, 10**9, 9), cap=percents, decimals=asset_decimals)
+def test_the_network_fee_never_exceeds_the_estimate_or_the_cap_by_more_than_rounding(total, rate, fee, cap, decimals):
+    quote = make_quote(total, rate, FeePolicy(Decimal(0)), decimals, False, fee, cap)
+    with localcontext(EXACT):
+        limit = min(fee, total * rate * cap / 100)
+    assert quote.network_fee_units == ceil_units(limit, decimals)
+    assert quote.fee_units == quote.network_fee_units

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestServer
 
 from coinvoice.app import create_app
 from coinvoice.domain.errors import Invalid
+from coinvoice.net.urlcheck import PublicOnlyResolver, check_webhook_url
 from coinvoice.webhooks.signing import signature_headers, verify_legacy_signature, verify_signature
-from coinvoice.webhooks.urlcheck import PublicOnlyResolver, check_webhook_url
 from coinvoice.webhooks.worker import webhook_http_client
 from tests.api.invoice_setup import assert_error
 from tests.conftest import Api

@@ -1,4 +1,5 @@
-"""The chain adapter protocol the block follower drives, and the errors adapters raise."""
+"""The adapter protocols the watchers drive (blocks for the block follower, one address's history for the account
+scanner), and the errors adapters raise."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from typing import Any, Protocol
 
 from coinvoice.domain.transfers import BlockRef, Transfer
 
-__all__ = ["Block", "BlockGone", "BlockRef", "ChainAdapter", "ChainMisconfigured", "NodeUnavailable", "Transfer"]
+__all__ = [
+    "AccountAdapter",
+    "AccountEntry",
+    "Block",
+    "BlockGone",
+    "BlockRef",
+    "ChainAdapter",
+    "ChainMisconfigured",
+    "NodeUnavailable",
+    "Transfer",
+]
 
 
 class NodeUnavailable(Exception):
@@ -40,14 +51,18 @@ class PendingScan:
     txids: set[str]
 
 
-class ChainAdapter(Protocol):
-    """One chain family's reading of a node: blocks in, transfers out. The follower does everything else."""
+class NodeReader(Protocol):
+    """What every watcher asks of its adapter: which chain it reads, and whether the node really is that chain."""
 
     chain: str
 
     async def check(self) -> None:
         """Verify the node is the configured chain; raise ChainMisconfigured otherwise (once, at start)."""
         ...
+
+
+class ChainAdapter(NodeReader, Protocol):
+    """One chain family's reading of a node: blocks in, transfers out. The follower does everything else."""
 
     async def tip(self) -> int: ...
 
@@ -69,4 +84,37 @@ class ChainAdapter(Protocol):
 
     def forget_pending(self) -> None:
         """Drop what the adapter remembers of the mempool (after a reorg)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEntry:
+    """One transaction in an address's history: the cursor that points at it, its time, what the adapter keeps."""
+
+    cursor: str
+    time: int | None
+    data: Any = None
+
+
+class AccountAdapter(NodeReader, Protocol):
+    """A shared-address family's reading of a node: one address's transactions since a cursor, into transfers.
+
+    The account scanner does everything else (leader, backoff, cursors, crediting, confirmations, reversals).
+    """
+
+    async def tip(self) -> int:
+        """The height confirmations count from (Solana: the finalized slot; TON: the last masterchain block)."""
+        ...
+
+    async def history(self, address: str, cursor: str | None, since: int) -> list[AccountEntry]:
+        """The address's transactions after ``cursor`` (all of them back to unix time ``since`` when the cursor
+        is None or older), oldest first."""
+        ...
+
+    async def transfers(self, address: str, entries: list[AccountEntry]) -> list[Transfer]:
+        """The value these transactions brought to ``address``; failed, bounced or outgoing ones bring none."""
+        ...
+
+    async def still_there(self, address: str, txids: Collection[str], since: int) -> set[str]:
+        """Which of these transactions (seen since unix time ``since``) the node still returns."""
         ...

@@ -1,35 +1,37 @@
 """BlockFollower: one leader per chain follows a node's blocks (and mempool) into deposits, for any family.
 
-Leadership (a PostgreSQL advisory lock), backoff while the node is down, the cursor and recent block
-hashes, reorg walk-back, catch-up one transaction per block with a progress line, the mempool and
-confirmations live here; a family's ChainAdapter only turns blocks into transfers.
+The cursor and recent block hashes, reorg walk-back, catch-up one transaction per block with a progress line,
+the mempool and confirmations live here, leadership and backoff in `chains/leadership.py`; a family's
+ChainAdapter only turns blocks into transfers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from coinvoice.chains.base import Block, BlockGone, ChainAdapter, ChainMisconfigured, NodeUnavailable
+from coinvoice.chains.base import Block, BlockGone, ChainAdapter
+from coinvoice.chains.leadership import MAX_BACKOFF_SECONDS, ChainWatcher
 from coinvoice.config import Settings
 from coinvoice.db import chain_watch as db
 from coinvoice.db.chain_watch import Cursor
+from coinvoice.db.connection import Conn
 from coinvoice.services import deposits
 
 #: Blocks fetched per batch during catch-up; the next batch is fetched while this one is stored.
 BLOCK_BATCH = 10
-MAX_BACKOFF_SECONDS = 300.0
 #: A progress line in the log every this many blocks of a long catch-up.
 PROGRESS_EVERY = 1000
 
 
-class BlockFollower:
-    """Polls one chain: leader lock, reorg check, catch-up block by block, mempool, confirmations."""
+class BlockFollower(ChainWatcher):
+    """Follows one chain's blocks: reorg check, catch-up block by block, mempool, confirmations."""
+
+    adapter: ChainAdapter
 
     def __init__(
         self,
@@ -42,119 +44,15 @@ class BlockFollower:
         max_backoff: float = MAX_BACKOFF_SECONDS,
         progress_every: int = PROGRESS_EVERY,
     ) -> None:
-        self.chain = adapter.chain
-        self.adapter = adapter
-        self._settings = settings
-        self._pool = pool
+        super().__init__(adapter, settings, pool, max_backoff=max_backoff)
         self._lookback = settings.chain_lookback_blocks if lookback_blocks is None else lookback_blocks
         self._block_batch = block_batch
-        self._poll_seconds = settings.chain(self.chain).poll_seconds
-        self._max_backoff = max_backoff
         self._progress_every = progress_every
-        self.log = logging.getLogger(type(adapter).__module__)  # log lines name the family that reads the node
-        self._leader: asyncpg.Connection | None = None
         self._missing_unmined: set[str] = set()  # deposits' txids absent from the last mempool scan
-        self._checked = False
-        self.misconfigured: str | None = None  # set once the node proved to be another chain: no more polls
-        self._failures = 0
-        self._retry_at = 0.0
-        self._busy = asyncio.Lock()  # one round at a time; close() waits for the current one
-
-    @property
-    def is_leader(self) -> bool:
-        return self._leader is not None and not self._leader.is_closed()
-
-    async def poll(self) -> None:
-        """One round; a no-op unless this instance leads the chain and the node's backoff has passed."""
-        if self.misconfigured or time.monotonic() < self._retry_at or self._busy.locked():
-            return
-        async with self._busy:
-            await self._poll_once()
-
-    async def _poll_once(self) -> None:
-        try:
-            if not self._checked:
-                await self.adapter.check()
-                self._checked = True
-            conn = await self._lead()
-            if conn is None:
-                return
-            try:
-                await self._poll_as_leader(conn)
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                await self._drop_leadership()
-                raise
-        except NodeUnavailable as exc:
-            self._back_off(exc)
-            return
-        except ChainMisconfigured as exc:
-            self.misconfigured = str(exc)
-            self.log.error("%s watcher stopped: %s", self.chain, exc)
-            await self._release_leadership()
-            return
-        if self._failures:
-            self.log.warning(
-                "%s node is reachable again after %d failed polls; catching up", self.chain, self._failures
-            )
-            self._failures = 0
-
-    async def close(self, wait_seconds: float = 10.0) -> None:
-        """Give up leadership after the current round (another process takes over at its next poll)."""
-        try:
-            await asyncio.wait_for(self._busy.acquire(), wait_seconds)
-        except TimeoutError:
-            self.log.warning("%s watcher still busy after %.0f s; dropping its connection", self.chain, wait_seconds)
-            await self._drop_leadership()
-            return
-        try:
-            await self._release_leadership()
-        finally:
-            self._busy.release()
-
-    # --- leadership and backoff ------------------------------------------------------------------
-
-    async def _lead(self) -> asyncpg.Connection | None:
-        if self._leader is not None:
-            if not self._leader.is_closed():
-                return self._leader
-            await self._drop_leadership()
-        conn = await self._pool.acquire()
-        try:
-            if await db.try_lock_leader(conn, self.chain):
-                self._leader = conn
-                self.log.info("leading the %s watcher", self.chain)
-                return conn
-        except BaseException:
-            await self._pool.release(conn)
-            raise
-        await self._pool.release(conn)
-        return None
-
-    async def _release_leadership(self) -> None:
-        conn, self._leader = self._leader, None
-        if conn is not None:
-            try:
-                if not conn.is_closed():
-                    await db.unlock_leader(conn, self.chain)
-            finally:
-                await self._pool.release(conn)
-
-    async def _drop_leadership(self) -> None:
-        conn, self._leader = self._leader, None
-        if conn is not None:
-            self.log.warning("lost the database connection of the %s watcher; will retry leadership", self.chain)
-            conn.terminate()
-            await self._pool.release(conn)
-
-    def _back_off(self, exc: Exception) -> None:
-        self._failures += 1
-        delay = min(self._poll_seconds * 2 ** (self._failures - 1), self._max_backoff)
-        self._retry_at = time.monotonic() + delay
-        self.log.warning("%s node unavailable (%s); retrying in %.1f s", self.chain, exc, delay)
 
     # --- one round as leader ---------------------------------------------------------------------
 
-    async def _poll_as_leader(self, conn: asyncpg.Connection) -> None:
+    async def _poll_as_leader(self, conn: Conn) -> None:
         tip = await self.adapter.tip()
         cursor = await db.get_cursor(conn, self.chain) or await self._start_cursor(conn, tip)
         for _ in range(3):  # a reorg racing the catch-up is handled at once, a few times at most
@@ -167,7 +65,7 @@ class BlockFollower:
         async with conn.transaction():
             await deposits.refresh_confirmations(conn, self._settings, self.chain, tip, _now())
 
-    async def _start_cursor(self, conn: asyncpg.Connection, tip: int) -> Cursor:
+    async def _start_cursor(self, conn: Conn, tip: int) -> Cursor:
         height = max(tip - self._lookback, 0)
         cursor = Cursor(height, (await self.adapter.block_hashes([height]))[height])
         async with conn.transaction():
@@ -175,7 +73,7 @@ class BlockFollower:
         self.log.info("%s watcher starts at height %d (tip %d)", self.chain, height, tip)
         return cursor
 
-    async def _follow_reorg(self, conn: asyncpg.Connection, cursor: Cursor, tip: int) -> Cursor:
+    async def _follow_reorg(self, conn: Conn, cursor: Cursor, tip: int) -> Cursor:
         """The cursor itself when the node still has its block, else the fork point after rewinding to it."""
         heights = [cursor.height] if cursor.height <= tip else []
         if (await self.adapter.block_hashes(heights)).get(cursor.height) == cursor.hash:
@@ -204,7 +102,7 @@ class BlockFollower:
         )
         return fork
 
-    async def _catch_up(self, conn: asyncpg.Connection, cursor: Cursor, tip: int) -> tuple[Cursor, bool]:
+    async def _catch_up(self, conn: Conn, cursor: Cursor, tip: int) -> tuple[Cursor, bool]:
         """Store blocks cursor+1..tip, one transaction each; False when the chain changed under us."""
         pending: asyncio.Task[list[Block]] | None = None
         start = cursor.height
@@ -243,7 +141,7 @@ class BlockFollower:
                 "%s catch-up at %d of %d (%d blocks behind, %.0f blocks/s)", self.chain, height, tip, tip - height, rate
             )
 
-    async def _store_block(self, conn: asyncpg.Connection, block: Block, tip: int) -> None:
+    async def _store_block(self, conn: Conn, block: Block, tip: int) -> None:
         """Match the block's addresses first; only transfers paying our addresses are read."""
         async with conn.transaction():
             matched = await deposits.match_addresses(conn, self.chain, block.addresses)
@@ -261,7 +159,7 @@ class BlockFollower:
                 )
             await db.advance_cursor(conn, self.chain, block.ref)
 
-    async def _scan_pending(self, conn: asyncpg.Connection, tip: int) -> None:
+    async def _scan_pending(self, conn: Conn, tip: int) -> None:
         """Record payments still in the mempool; orphan unmined deposits gone from it for two scans."""
         scan = await self.adapter.pending()
         if scan is None:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from coinvoice.db.companies import insert_token
+from coinvoice.db.connection import Conn, ConnOrPool
 from coinvoice.db.invoices import VIEW_SQL
 
 _BY_ID = "WHERE i.id = $1"
@@ -24,13 +25,15 @@ LIST_SQL = (
 SETTING_COLUMNS = {"name": "name", "logoUrl": "logo_url", "redirectURL": "redirect_url", "webHookUrl": "webhook_url"}
 
 
-async def company_settings(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID) -> asyncpg.Record:
-    return await conn.fetchrow(
+async def company_settings(conn: ConnOrPool, company_id: uuid.UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(
         "SELECT name, logo_url, redirect_url, webhook_url FROM companies WHERE id = $1", company_id
     )
+    assert row is not None, "called with an authenticated company's id"
+    return row
 
 
-async def update_company(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID, changes: dict) -> None:
+async def update_company(conn: ConnOrPool, company_id: uuid.UUID, changes: dict) -> None:
     """Set the given wire fields (keys of SETTING_COLUMNS) of a company."""
     if not changes:
         return
@@ -41,7 +44,7 @@ async def update_company(conn: asyncpg.Pool | asyncpg.Connection, company_id: uu
     )
 
 
-async def underpayment_limits(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID) -> dict[str, Any]:
+async def underpayment_limits(conn: ConnOrPool, company_id: uuid.UUID) -> dict[str, Any]:
     rows = await conn.fetch(
         "SELECT asset, underpay_static, underpay_percent FROM company_assets WHERE company_id = $1", company_id
     )
@@ -49,7 +52,7 @@ async def underpayment_limits(conn: asyncpg.Pool | asyncpg.Connection, company_i
 
 
 async def set_underpayment_limit(
-    conn: asyncpg.Connection, company_id: uuid.UUID, asset: str, static: Decimal | None, percent: Decimal | None
+    conn: Conn, company_id: uuid.UUID, asset: str, static: Decimal | None, percent: Decimal | None
 ) -> None:
     """Set one asset's limits; None keeps the current value (0 for a new row)."""
     await conn.execute(
@@ -65,9 +68,7 @@ async def set_underpayment_limit(
     )
 
 
-async def rotate_secret(
-    conn: asyncpg.Connection, company_id: uuid.UUID, token_hash: bytes, salt: bytes, old_until: datetime
-) -> None:
+async def rotate_secret(conn: Conn, company_id: uuid.UUID, token_hash: bytes, salt: bytes, old_until: datetime) -> None:
     """Add a new secret key; active older keys stay valid until ``old_until`` (never extended)."""
     await conn.execute(
         "UPDATE api_tokens SET expires_at = least(coalesce(expires_at, $2), $2)"
@@ -78,7 +79,7 @@ async def rotate_secret(
     await insert_token(conn, company_id, "secret", token_hash, salt)
 
 
-async def active_secret_keys(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID) -> list[asyncpg.Record]:
+async def active_secret_keys(conn: ConnOrPool, company_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT key_salt, created_at, expires_at FROM api_tokens"
         " WHERE company_id = $1 AND kind = 'secret' AND key_salt IS NOT NULL AND revoked_at IS NULL"
@@ -87,7 +88,7 @@ async def active_secret_keys(conn: asyncpg.Pool | asyncpg.Connection, company_id
     )
 
 
-async def lock_company_invoice(conn: asyncpg.Connection, company_id: uuid.UUID, invoice_id: uuid.UUID):
+async def lock_company_invoice(conn: Conn, company_id: uuid.UUID, invoice_id: uuid.UUID):
     return await conn.fetchrow(
         "SELECT id, status, resolution,"
         " EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.late AND d.credited AND d.state <> 'orphaned')"
@@ -98,9 +99,7 @@ async def lock_company_invoice(conn: asyncpg.Connection, company_id: uuid.UUID, 
     )
 
 
-async def resolve_invoice(
-    conn: asyncpg.Connection, invoice_id: uuid.UUID, status: str, resolution: str, now: datetime
-) -> None:
+async def resolve_invoice(conn: Conn, invoice_id: uuid.UUID, status: str, resolution: str, now: datetime) -> None:
     await conn.execute(
         "UPDATE invoices SET status = $2, resolution = $3, updated_at = $4 WHERE id = $1",
         invoice_id,
@@ -111,7 +110,7 @@ async def resolve_invoice(
 
 
 async def list_invoice_rows(
-    conn: asyncpg.Pool | asyncpg.Connection,
+    conn: ConnOrPool,
     company_id: uuid.UUID,
     *,
     statuses: list[str] | None,

@@ -1,4 +1,5 @@
-"""SQL of the chain watchers: leader locks, cursors, recent blocks, address matching and deposits."""
+"""SQL of the chain watchers: leader locks, cursors, recent blocks, address matching and deposits; for shared
+merchant addresses also the invoices a payment may belong to, the addresses to scan and their cursors."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from coinvoice.db.connection import Conn
 from coinvoice.domain.transfers import BlockRef
 
 #: How many recent block hashes are kept per chain: the deepest reorg the watcher can follow.
@@ -45,21 +47,21 @@ def _lock_key(chain: str) -> str:
     return f"coinvoice.chain_watch.{chain}"
 
 
-async def try_lock_leader(conn: asyncpg.Connection, chain: str) -> bool:
+async def try_lock_leader(conn: Conn, chain: str) -> bool:
     """Take the chain's session-level advisory lock on ``conn`` if nobody holds it; it lasts as long as conn."""
     return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _lock_key(chain)))
 
 
-async def unlock_leader(conn: asyncpg.Connection, chain: str) -> None:
+async def unlock_leader(conn: Conn, chain: str) -> None:
     await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _lock_key(chain))
 
 
-async def get_cursor(conn: asyncpg.Connection, chain: str) -> Cursor | None:
+async def get_cursor(conn: Conn, chain: str) -> Cursor | None:
     row = await conn.fetchrow("SELECT height, hash FROM chain_cursors WHERE chain = $1", chain)
     return Cursor(row["height"], row["hash"]) if row else None
 
 
-async def advance_cursor(conn: asyncpg.Connection, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
+async def advance_cursor(conn: Conn, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
     """Remember ``block`` as processed: cursor, its hash among the recent blocks, and prune older ones."""
     await conn.execute(
         "WITH blk AS ("
@@ -78,7 +80,7 @@ async def advance_cursor(conn: asyncpg.Connection, chain: str, block: BlockRef, 
     )
 
 
-async def recent_blocks(conn: asyncpg.Connection, chain: str, at_most: int) -> list[Cursor]:
+async def recent_blocks(conn: Conn, chain: str, at_most: int) -> list[Cursor]:
     """Stored blocks at or below height ``at_most``, highest first."""
     rows = await conn.fetch(
         "SELECT height, hash FROM chain_blocks WHERE chain = $1 AND height <= $2 ORDER BY height DESC",
@@ -88,7 +90,7 @@ async def recent_blocks(conn: asyncpg.Connection, chain: str, at_most: int) -> l
     return [Cursor(r["height"], r["hash"]) for r in rows]
 
 
-async def rewind_cursor(conn: asyncpg.Connection, chain: str, fork: Cursor) -> None:
+async def rewind_cursor(conn: Conn, chain: str, fork: Cursor) -> None:
     """Forget every block above the fork and put the cursor on it."""
     await conn.execute("DELETE FROM chain_blocks WHERE chain = $1 AND height > $2", chain, fork.height)
     await conn.execute(
@@ -107,7 +109,7 @@ async def rewind_cursor(conn: asyncpg.Connection, chain: str, fork: Cursor) -> N
     )
 
 
-async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
+async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
     """The allocated addresses among ``addresses`` with their invoice's quoted asset and expiry.
 
     One probe of the unique (chain, address) index each, whatever the number of allocated addresses.
@@ -115,15 +117,109 @@ async def match_addresses(conn: asyncpg.Connection, chain: str, addresses: list[
     return await conn.fetch(
         "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, i.expires_at, i.payment_currency"
         "  FROM unnest($2::text[]) AS o(address)"
-        "  JOIN addresses a ON a.chain = $1 AND a.tag IS NULL AND a.address = o.address"
+        "  JOIN addresses a ON a.chain = $1 AND NOT a.shared AND a.address = o.address"
         "  JOIN invoices i ON i.id = a.invoice_id",
         chain,
         addresses,
     )
 
 
+#: Statuses in which an invoice still waits for payment: its amount due must stay unique on a shared address.
+OPEN_STATUSES = ("pending", "processing", "wrong")
+
+
+async def shared_candidates(
+    conn: Conn, chain: str, addresses: list[str], tags: list[str], references: list[str], amounts: list[int]
+) -> list[asyncpg.Record]:
+    """Invoices on these shared addresses that one of the payments may belong to: by comment, by reference
+    key, or (open invoices only) by amount due. Index probes on (chain, address, tag) and (chain, reference)."""
+    return await conn.fetch(
+        "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, a.tag, a.reference,"
+        "       i.expires_at, i.payment_currency, i.status = ANY($6::text[]) AS open, q.due_units"
+        "  FROM addresses a JOIN invoices i ON i.id = a.invoice_id JOIN quotes q ON q.invoice_id = a.invoice_id"
+        " WHERE a.chain = $1 AND a.shared AND a.address = ANY($2::text[])"
+        "   AND (a.tag = ANY($3::text[]) OR a.reference = ANY($4::text[])"
+        "        OR (i.status = ANY($6::text[]) AND q.due_units = ANY($5::numeric[])))",
+        chain,
+        addresses,
+        tags,
+        references,
+        [Decimal(a) for a in amounts],
+        list(OPEN_STATUSES),
+    )
+
+
+async def shared_owners(conn: Conn, chain: str, addresses: list[str]) -> dict[str, uuid.UUID]:
+    """The company behind each of these shared addresses (one per address: the wallet PUT enforces it)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (address) address, company_id FROM addresses"
+        " WHERE chain = $1 AND shared AND address = ANY($2::text[])",
+        chain,
+        addresses,
+    )
+    return {r["address"]: r["company_id"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A shared address to scan, and the oldest fill time of the invoices that keep it watched."""
+
+    address: str
+    since: datetime
+
+
+async def watched_addresses(conn: Conn, chain: str, late_since: datetime) -> list[Watched]:
+    """Shared addresses with an invoice still open, or expired (or paid) less than the late window ago."""
+    rows = await conn.fetch(
+        "SELECT a.address, min(i.filled_at) AS since"
+        "  FROM addresses a JOIN invoices i ON i.id = a.invoice_id"
+        " WHERE a.chain = $1 AND a.shared AND (i.status = ANY($3::text[]) OR i.expires_at > $2)"
+        " GROUP BY a.address ORDER BY a.address",
+        chain,
+        late_since,
+        list(OPEN_STATUSES),
+    )
+    return [Watched(r["address"], r["since"]) for r in rows]
+
+
+async def get_account_cursor(conn: Conn, chain: str, address: str) -> str | None:
+    return await conn.fetchval("SELECT cursor FROM account_cursors WHERE chain = $1 AND address = $2", chain, address)
+
+
+async def set_account_cursor(conn: Conn, chain: str, address: str, cursor: str) -> None:
+    await conn.execute(
+        "INSERT INTO account_cursors (chain, address, cursor, updated_at) VALUES ($1, $2, $3, now())"
+        " ON CONFLICT (chain, address) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = EXCLUDED.updated_at",
+        chain,
+        address,
+        cursor,
+    )
+
+
+async def unconfirmed_by_address(conn: Conn, chain: str) -> dict[str, tuple[set[str], datetime]]:
+    """Deposits not yet final, by address: their txids and the earliest time one of them was seen."""
+    rows = await conn.fetch(
+        "SELECT address, array_agg(DISTINCT txid) AS txids, min(seen_at) AS since FROM deposits"
+        " WHERE chain = $1 AND state = 'seen' GROUP BY address",
+        chain,
+    )
+    return {r["address"]: (set(r["txids"]), r["since"]) for r in rows}
+
+
+async def orphan_unconfirmed(conn: Conn, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
+    """Mark not-yet-final deposits of these transactions orphaned (the node no longer returns them)."""
+    rows = await conn.fetch(
+        "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
+        " WHERE chain = $1 AND state = 'seen' AND txid = ANY($2::text[]) RETURNING invoice_id",
+        chain,
+        txids,
+        now,
+    )
+    return _invoices(rows)
+
+
 async def upsert_deposits(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     chain: str,
     deposits: list[NewDeposit],
@@ -177,7 +273,7 @@ async def upsert_deposits(
     )
 
 
-async def orphan_above(conn: asyncpg.Connection, chain: str, height: int, now: datetime) -> list[uuid.UUID]:
+async def orphan_above(conn: Conn, chain: str, height: int, now: datetime) -> list[uuid.UUID]:
     """Mark deposits in blocks above ``height`` orphaned; returns the invoices they belong to."""
     rows = await conn.fetch(
         "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
@@ -189,7 +285,7 @@ async def orphan_above(conn: asyncpg.Connection, chain: str, height: int, now: d
     return _invoices(rows)
 
 
-async def orphan_txids(conn: asyncpg.Connection, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
+async def orphan_txids(conn: Conn, chain: str, txids: list[str], now: datetime) -> list[uuid.UUID]:
     """Mark still-unmined deposits of these transactions orphaned (they left the mempool unmined)."""
     rows = await conn.fetch(
         "UPDATE deposits SET state = 'orphaned', confirmations = 0, updated_at = $3"
@@ -202,7 +298,7 @@ async def orphan_txids(conn: asyncpg.Connection, chain: str, txids: list[str], n
     return _invoices(rows)
 
 
-async def unmined_txids(conn: asyncpg.Connection, chain: str) -> set[str]:
+async def unmined_txids(conn: Conn, chain: str) -> set[str]:
     """Transactions of deposits seen only in the mempool so far."""
     rows = await conn.fetch(
         "SELECT DISTINCT txid FROM deposits WHERE chain = $1 AND state = 'seen' AND block_height IS NULL", chain
@@ -211,7 +307,7 @@ async def unmined_txids(conn: asyncpg.Connection, chain: str) -> set[str]:
 
 
 async def refresh_confirmations(
-    conn: asyncpg.Connection, chain: str, tip: int, needed: Mapping[str, int], default: int, window: int, now: datetime
+    conn: Conn, chain: str, tip: int, needed: Mapping[str, int], default: int, window: int, now: datetime
 ) -> list[uuid.UUID]:
     """Confirmations = tip - height + 1 for unconfirmed and recent deposits, in one UPDATE.
 
@@ -253,7 +349,7 @@ def _invoices(rows: list[asyncpg.Record]) -> list[uuid.UUID]:
     return list(dict.fromkeys(r["invoice_id"] for r in rows if r["invoice_id"] is not None))
 
 
-async def lock_invoice_facts(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+async def lock_invoice_facts(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     """The invoice's status inputs, its row locked until the transaction ends."""
     return await conn.fetchrow(
         "SELECT i.id, i.company_id, i.status, i.expires_at, i.resolution, i.payment_currency,"
@@ -264,7 +360,7 @@ async def lock_invoice_facts(conn: asyncpg.Connection, invoice_id: uuid.UUID) ->
     )
 
 
-async def invoice_deposits(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+async def invoice_deposits(conn: Conn, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT amount_units, confirmations, seen_at, state FROM deposits WHERE invoice_id = $1 AND credited",
         invoice_id,

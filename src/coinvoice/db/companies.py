@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from coinvoice.db.connection import Conn, ConnOrPool
+
 
 @dataclass(frozen=True, slots=True)
 class CompanyProfile:
@@ -21,9 +23,7 @@ class CompanyProfile:
     assets: Mapping[str, bool] = field(default_factory=dict)  # asset -> is_allowed
 
 
-async def insert_company(
-    conn: asyncpg.Connection, name: str, logo_url: str | None, redirect_url: str | None
-) -> uuid.UUID:
+async def insert_company(conn: Conn, name: str, logo_url: str | None, redirect_url: str | None) -> uuid.UUID:
     company_id = uuid.uuid4()
     await conn.execute(
         "INSERT INTO companies (id, name, logo_url, redirect_url) VALUES ($1, $2, $3, $4)",
@@ -36,7 +36,7 @@ async def insert_company(
 
 
 async def insert_token(
-    conn: asyncpg.Connection, company_id: uuid.UUID, kind: str, token_hash: bytes, key_salt: bytes | None = None
+    conn: Conn, company_id: uuid.UUID, kind: str, token_hash: bytes, key_salt: bytes | None = None
 ) -> None:
     """Store a token's hash (and, for a secret key, the salt it is re-derived from)."""
     await conn.execute(
@@ -48,7 +48,7 @@ async def insert_token(
     )
 
 
-async def company_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash: bytes) -> CompanyProfile | None:
+async def company_for_token(conn: ConnOrPool, token_hash: bytes) -> CompanyProfile | None:
     row = await conn.fetchrow(
         "SELECT c.id, c.name, c.logo_url, c.redirect_url,"
         " (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}') FROM company_assets a"
@@ -62,18 +62,18 @@ async def company_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash:
     return CompanyProfile(row["id"], row["name"], row["logo_url"], row["redirect_url"], row["assets"])
 
 
-async def company_exists(conn: asyncpg.Connection, company_id: uuid.UUID) -> bool:
+async def company_exists(conn: Conn, company_id: uuid.UUID) -> bool:
     return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM companies WHERE id = $1)", company_id)
 
 
-async def revoke_public_tokens(conn: asyncpg.Connection, company_id: uuid.UUID) -> None:
+async def revoke_public_tokens(conn: Conn, company_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE api_tokens SET revoked_at = now() WHERE company_id = $1 AND kind = 'public' AND revoked_at IS NULL",
         company_id,
     )
 
 
-async def upsert_wallet(conn: asyncpg.Connection, company_id: uuid.UUID, chain: str, xpub: str) -> None:
+async def upsert_wallet(conn: Conn, company_id: uuid.UUID, chain: str, xpub: str) -> None:
     """Store a chain's extended key; a different key starts its own index sequence at 0."""
     await conn.execute(
         "INSERT INTO company_wallets (company_id, chain, xpub) VALUES ($1, $2, $3)"
@@ -85,35 +85,74 @@ async def upsert_wallet(conn: asyncpg.Connection, company_id: uuid.UUID, chain: 
     )
 
 
-async def wallet_chains(conn: asyncpg.Connection | asyncpg.Pool, company_id: uuid.UUID) -> set[str]:
+async def upsert_wallet_address(conn: Conn, company_id: uuid.UUID, chain: str, address: str) -> bool:
+    """Store a company's one address on a shared-address chain; False when another company uses that address."""
+    taken = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM addresses WHERE chain = $1 AND address = $2 AND company_id <> $3)"
+        " OR EXISTS (SELECT 1 FROM company_wallets WHERE chain = $1 AND address = $2 AND company_id <> $3)",
+        chain,
+        address,
+        company_id,
+    )
+    if taken:
+        return False
+    try:
+        await conn.execute(
+            "INSERT INTO company_wallets (company_id, chain, address) VALUES ($1, $2, $3)"
+            " ON CONFLICT (company_id, chain) DO UPDATE SET address = EXCLUDED.address, xpub = NULL,"
+            " updated_at = now()",
+            company_id,
+            chain,
+            address,
+        )
+    except asyncpg.UniqueViolationError:  # another company took it meanwhile
+        return False
+    return True
+
+
+async def take_shared_address(conn: Conn, company_id: uuid.UUID, chain: str) -> str | None:
+    """The company's address on a shared-address chain, counting one more invoice on it.
+
+    The row stays locked until the transaction ends: fills on one address take turns, so each sees the amounts
+    due that the fills before it chose.
+    """
+    return await conn.fetchval(
+        "UPDATE company_wallets SET next_index = next_index + 1"
+        " WHERE company_id = $1 AND chain = $2 AND address IS NOT NULL RETURNING address",
+        company_id,
+        chain,
+    )
+
+
+async def wallet_chains(conn: ConnOrPool, company_id: uuid.UUID) -> set[str]:
     rows = await conn.fetch("SELECT chain FROM company_wallets WHERE company_id = $1", company_id)
     return {r["chain"] for r in rows}
 
 
-async def wallets(conn: asyncpg.Connection | asyncpg.Pool, company_id: uuid.UUID) -> list[asyncpg.Record]:
+async def wallets(conn: ConnOrPool, company_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT chain, xpub, next_index, updated_at FROM company_wallets WHERE company_id = $1 ORDER BY chain",
+        "SELECT chain, xpub, address, next_index, updated_at FROM company_wallets WHERE company_id = $1 ORDER BY chain",
         company_id,
     )
 
 
-async def take_derivation_index(conn: asyncpg.Connection, company_id: uuid.UUID, chain: str) -> tuple[str, int] | None:
+async def take_derivation_index(conn: Conn, company_id: uuid.UUID, chain: str) -> tuple[str, int] | None:
     """Atomically take the next derivation index of a company's chain wallet: (xpub, index)."""
     row = await conn.fetchrow(
         "UPDATE company_wallets SET next_index = next_index + 1 WHERE company_id = $1 AND chain = $2"
-        " RETURNING xpub, next_index - 1 AS index",
+        " AND xpub IS NOT NULL RETURNING xpub, next_index - 1 AS index",
         company_id,
         chain,
     )
     return (row["xpub"], row["index"]) if row else None
 
 
-async def allowed_assets(conn: asyncpg.Connection | asyncpg.Pool, company_id: uuid.UUID) -> dict[str, bool]:
+async def allowed_assets(conn: ConnOrPool, company_id: uuid.UUID) -> dict[str, bool]:
     rows = await conn.fetch("SELECT asset, is_allowed FROM company_assets WHERE company_id = $1", company_id)
     return {r["asset"]: r["is_allowed"] for r in rows}
 
 
-async def set_asset_allowed(conn: asyncpg.Connection, company_id: uuid.UUID, asset: str, allowed: bool) -> None:
+async def set_asset_allowed(conn: Conn, company_id: uuid.UUID, asset: str, allowed: bool) -> None:
     await conn.execute(
         "INSERT INTO company_assets (company_id, asset, is_allowed) VALUES ($1, $2, $3)"
         " ON CONFLICT (company_id, asset) DO UPDATE SET is_allowed = EXCLUDED.is_allowed",
@@ -123,7 +162,7 @@ async def set_asset_allowed(conn: asyncpg.Connection, company_id: uuid.UUID, ass
     )
 
 
-async def underpayment_limit(conn: asyncpg.Connection, company_id: uuid.UUID, asset: str) -> tuple[Decimal, Decimal]:
+async def underpayment_limit(conn: Conn, company_id: uuid.UUID, asset: str) -> tuple[Decimal, Decimal]:
     row = await conn.fetchrow(
         "SELECT underpay_static, underpay_percent FROM company_assets WHERE company_id = $1 AND asset = $2",
         company_id,

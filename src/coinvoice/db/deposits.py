@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from coinvoice.db.connection import ConnOrPool
+
 _COLUMNS = (
     "SELECT d.id, d.company_id, d.invoice_id, d.chain, d.address, d.tag, d.txid, d.output_index, d.asset,"
     " d.contract, d.amount_units::text AS amount_units, d.credited, d.reason, d.late, d.block_height,"
@@ -14,12 +16,12 @@ _COLUMNS = (
 )
 
 
-async def fetch_deposit(conn: asyncpg.Connection | asyncpg.Pool, deposit_id: uuid.UUID) -> asyncpg.Record | None:
+async def fetch_deposit(conn: ConnOrPool, deposit_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(_COLUMNS + " WHERE d.id = $1", deposit_id)
 
 
 async def list_deposit_rows(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: ConnOrPool,
     company_id: uuid.UUID,
     *,
     credited: bool | None,

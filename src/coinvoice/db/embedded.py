@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from pathlib import Path
@@ -17,9 +18,16 @@ def embedded_database_url(data_dir: Path, database: str = "coinvoice") -> str:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(run_dir))
     import pgserver  # imported here: a deployment with DATABASE_URL never needs it
 
-    server = pgserver.get_server(data_dir / "pg", cleanup_mode=None)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "1 row" not in exists:
-        server.psql(f'CREATE DATABASE "{database}";')
+    # Processes started together (test workers, two `serve`s) take turns: one creates the cluster and the
+    # database, the others then find them. pgserver itself races on creating the data folder.
+    with open(data_dir / "pg.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            server = pgserver.get_server(data_dir / "pg", cleanup_mode=None)
+            exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+            if "1 row" not in exists:
+                server.psql(f'CREATE DATABASE "{database}";')
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     log.info("embedded PostgreSQL running with data in %s", data_dir / "pg")
     return server.get_uri(database)

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import asyncpg
+from coinvoice.db.connection import Conn
 
 
 async def insert_event(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     event_id: uuid.UUID,
     company_id: uuid.UUID,

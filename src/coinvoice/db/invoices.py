@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
+
+from coinvoice.db.connection import Conn, ConnOrPool
 
 # One round trip for everything the wire shows about an invoice.
 VIEW_SQL = """
@@ -17,8 +20,8 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
        (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}')
           FROM company_assets a WHERE a.company_id = i.company_id) AS assets,
        q.asset AS quote_asset, q.decimals, q.rate, q.fee_units::text AS fee_units,
-       q.due_units::text AS due_units,
-       ad.id AS address_id, ad.chain, ad.address, ad.tag,
+       q.due_units::text AS due_units, q.rate_sources, q.network_fee_units::text AS network_fee_units,
+       ad.id AS address_id, ad.chain, ad.address, ad.tag, ad.reference,
        (SELECT coalesce(json_agg(json_build_object(
                  'id', d.id, 'txid', d.txid, 'index', d.output_index, 'asset', d.asset,
                  'amount_units', d.amount_units::text, 'confirmations', d.confirmations,
@@ -33,13 +36,11 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
 """
 
 
-async def fetch_view_row(conn: asyncpg.Connection | asyncpg.Pool, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+async def fetch_view_row(conn: ConnOrPool, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(VIEW_SQL, invoice_id)
 
 
-async def insert_invoice_with_event(
-    conn: asyncpg.Connection | asyncpg.Pool, row: dict[str, Any], event: dict[str, Any]
-) -> bool:
+async def insert_invoice_with_event(conn: ConnOrPool, row: dict[str, Any], event: dict[str, Any]) -> bool:
     """Insert a new invoice and its creation event in one statement (atomic, one round trip).
 
     False when the company already used the idempotency key: then nothing is written.
@@ -72,7 +73,7 @@ async def insert_invoice_with_event(
     return inserted == 1
 
 
-async def find_by_idempotency_key(conn: asyncpg.Connection, company_id: uuid.UUID, key: str) -> asyncpg.Record | None:
+async def find_by_idempotency_key(conn: Conn, company_id: uuid.UUID, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, request_hash FROM invoices WHERE company_id = $1 AND idempotency_key = $2",
         company_id,
@@ -80,7 +81,7 @@ async def find_by_idempotency_key(conn: asyncpg.Connection, company_id: uuid.UUI
     )
 
 
-async def lock_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+async def lock_invoice(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, company_id, status, invoice_currency, total, merchant_pays_fee, preset_currency,"
         " payment_currency, expires_at, resolution FROM invoices WHERE id = $1 FOR UPDATE",
@@ -88,10 +89,11 @@ async def lock_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> async
     )
 
 
-async def insert_quote(conn: asyncpg.Connection, invoice_id: uuid.UUID, q: dict[str, Any]) -> None:
+async def insert_quote(conn: Conn, invoice_id: uuid.UUID, q: dict[str, Any]) -> None:
     await conn.execute(
-        "INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source, quoted_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source, quoted_at,"
+        " rate_sources, spread_percent, network_fee_units, network_fee_source)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         invoice_id,
         q["asset"],
         q["decimals"],
@@ -100,11 +102,15 @@ async def insert_quote(conn: asyncpg.Connection, invoice_id: uuid.UUID, q: dict[
         q["due_units"],
         q["rate_source"],
         q["quoted_at"],
+        q["rate_sources"],
+        q["spread_percent"],
+        q["network_fee_units"],
+        q["network_fee_source"],
     )
 
 
 async def insert_address(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     chain: str,
     address: str,
@@ -112,11 +118,14 @@ async def insert_address(
     index: int | None,
     company_id: uuid.UUID,
     invoice_id: uuid.UUID,
+    reference: str | None = None,
+    shared: bool = False,
 ) -> uuid.UUID | None:
-    """Record a deposit address for an invoice; None when that address was ever used before."""
+    """Record a deposit address for an invoice; None when that address (or, on a shared address, that
+    comment or reference) was ever used before."""
     return await conn.fetchval(
-        "INSERT INTO addresses (id, chain, address, tag, derivation_index, company_id, invoice_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
+        "INSERT INTO addresses (id, chain, address, tag, derivation_index, company_id, invoice_id, reference, shared)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
         uuid.uuid4(),
         chain,
         address,
@@ -124,11 +133,28 @@ async def insert_address(
         index,
         company_id,
         invoice_id,
+        reference,
+        shared,
     )
 
 
+async def open_dues(conn: Conn, chain: str, address: str, low: int, high: int) -> set[int]:
+    """Amounts due in [low, high] of the invoices still waiting for payment on a shared address."""
+    rows = await conn.fetch(
+        "SELECT q.due_units FROM addresses a JOIN invoices i ON i.id = a.invoice_id"
+        "  JOIN quotes q ON q.invoice_id = a.invoice_id"
+        " WHERE a.chain = $1 AND a.address = $2 AND a.shared AND i.status IN ('pending', 'processing', 'wrong')"
+        "   AND q.due_units BETWEEN $3 AND $4",
+        chain,
+        address,
+        Decimal(low),
+        Decimal(high),
+    )
+    return {int(r["due_units"]) for r in rows}
+
+
 async def mark_filled(
-    conn: asyncpg.Connection,
+    conn: Conn,
     invoice_id: uuid.UUID,
     *,
     email: str,
@@ -147,11 +173,11 @@ async def mark_filled(
     )
 
 
-async def set_status(conn: asyncpg.Connection, invoice_id: uuid.UUID, status: str, now: datetime) -> None:
+async def set_status(conn: Conn, invoice_id: uuid.UUID, status: str, now: datetime) -> None:
     await conn.execute("UPDATE invoices SET status = $2, updated_at = $3 WHERE id = $1", invoice_id, status, now)
 
 
-async def expire_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+async def expire_due(conn: Conn, now: datetime, limit: int) -> list[uuid.UUID]:
     """Expire up to ``limit`` pending invoices past their expiry with no live deposit; returns their ids."""
     rows = await conn.fetch(
         "WITH due AS ("

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-import asyncpg
+from coinvoice.db.connection import Conn
 
 log = logging.getLogger(__name__)
 _LOCK_ID = 0x636F696E  # "coin"
@@ -26,7 +26,7 @@ def migration_files(folder: Path | None = None) -> list[Path]:
     return files
 
 
-async def migrate(conn: asyncpg.Connection, folder: Path | None = None) -> list[str]:
+async def migrate(conn: Conn, folder: Path | None = None) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied now."""
     applied_now = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)

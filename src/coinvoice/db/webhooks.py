@@ -8,6 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
+from coinvoice.db.connection import Conn, ConnOrPool
+
 CHANNEL = "coinvoice_webhooks"
 
 # Due, not held by a live lease, and no earlier event of the same invoice still pending.
@@ -143,7 +145,7 @@ d.last_error, d.delivered_at, d.created_at,
 
 
 async def list_deliveries(
-    conn: asyncpg.Pool | asyncpg.Connection,
+    conn: ConnOrPool,
     company_id: uuid.UUID,
     *,
     state: str | None,
@@ -164,7 +166,7 @@ async def list_deliveries(
     )
 
 
-async def get_delivery(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid.UUID, delivery_id: uuid.UUID):
+async def get_delivery(conn: ConnOrPool, company_id: uuid.UUID, delivery_id: uuid.UUID):
     return await conn.fetchrow(
         f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id"
         " WHERE d.company_id = $1 AND d.id = $2",
@@ -173,7 +175,7 @@ async def get_delivery(conn: asyncpg.Pool | asyncpg.Connection, company_id: uuid
     )
 
 
-async def redeliver(conn: asyncpg.Connection, company_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
+async def redeliver(conn: Conn, company_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
     """Queue a delivery again now with a fresh retry window; False when the company has no such delivery.
 
     A delivery a sender holds right now is left alone (its outcome is about to be recorded).

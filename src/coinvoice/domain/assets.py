@@ -64,8 +64,6 @@ PAYMENT_ASSETS: dict[str, PaymentAsset] = {
 COMPANY_ASSETS = ("btc", "eth", "usdt", "sol", "ton", "usdc", "bnb", "ltc", "near", "trx", "bch")
 #: Company assets listed for wire compatibility that no chain of ours can receive.
 UNSUPPORTED_ASSETS = frozenset({"near"})
-#: Chains whose deposit addresses we cannot allocate yet.
-UNALLOCATABLE_CHAINS = frozenset(c.name for c in CHAINS.values() if not c.derives_addresses)
 
 
 def payment_assets_of(asset: str) -> tuple[PaymentAsset, ...]:

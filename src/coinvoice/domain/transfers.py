@@ -25,6 +25,8 @@ class Transfer:
     log index for a token transfer, -1 for the transaction's own value and -2 - n for its n-th internal call.
     ``asset`` is the payment asset code (``eth``, ``usdterc20``) or None for a token we do not know;
     ``contract`` is the token contract (None for the chain's own coin). ``block`` is None in the mempool.
+    On a shared merchant address ``tag`` is the payer's text comment (TON) and ``references`` the keys the
+    transaction names besides its recipient (Solana Pay reference accounts): what tells its invoice apart.
     """
 
     chain: str
@@ -36,6 +38,7 @@ class Transfer:
     block: BlockRef | None
     contract: str | None = None
     tag: str | None = None
+    references: tuple[str, ...] = ()
 
 
 class NotCredited(StrEnum):

@@ -1,11 +1,12 @@
-"""The fixed rate provider: rates from COINVOICE_FIXED_RATES, usable directly or inverted."""
+"""The fixed rate provider: the merchant's own rates from COINVOICE_FIXED_RATES, always current, no network."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, localcontext
+from datetime import datetime
+from decimal import Decimal
 
-from coinvoice.domain.money import _CTX
+from coinvoice.domain.rates import Observation
 
 
 class FixedRates:
@@ -14,10 +15,6 @@ class FixedRates:
     def __init__(self, table: Mapping[tuple[str, str], Decimal]):
         self._table = dict(table)
 
-    async def rate(self, base: str, quote: str) -> Decimal | None:
-        if (base, quote) in self._table:
-            return self._table[(base, quote)]
-        if (quote, base) in self._table:
-            with localcontext(_CTX):
-                return 1 / self._table[(quote, base)]
-        return None
+    def observations(self, now: datetime) -> list[Observation]:
+        """The configured pairs as observations made ``now``: they never go stale."""
+        return [Observation(base, quote, rate, now) for (base, quote), rate in self._table.items()]

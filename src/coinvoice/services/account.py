@@ -14,9 +14,9 @@ from coinvoice.db import account as db
 from coinvoice.domain.assets import COMPANY_ASSETS, payment_assets_of
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.money import fmt
+from coinvoice.net.urlcheck import check_webhook_url
 from coinvoice.services.tokens import new_key_salt, secret_key_from_salt, token_hash
 from coinvoice.services.views import wire_time
-from coinvoice.webhooks.urlcheck import check_webhook_url
 
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=30)

@@ -8,15 +8,11 @@ from typing import Any
 import asyncpg
 
 from coinvoice.addresses.derive import WALLET_CHAINS, InvalidExtendedKey, validate_extended_key
+from coinvoice.addresses.shared import SHARED_CHAINS, InvalidAddress, validate_address
 from coinvoice.config import Settings
 from coinvoice.db import companies as db
-from coinvoice.domain.assets import (
-    COMPANY_ASSETS,
-    UNALLOCATABLE_CHAINS,
-    UNSUPPORTED_ASSETS,
-    chains_of,
-)
-from coinvoice.domain.errors import Invalid, NotFound
+from coinvoice.domain.assets import COMPANY_ASSETS, UNSUPPORTED_ASSETS, chains_of
+from coinvoice.domain.errors import Conflict, Invalid, NotFound
 from coinvoice.services.tokens import new_key_salt, new_public_token, secret_key_from_salt, token_hash
 
 
@@ -45,9 +41,23 @@ async def replace_public_token(pool: asyncpg.Pool, company_id: uuid.UUID) -> dic
     return {"id": str(company_id), "publicToken": public}
 
 
-async def set_wallet(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, chain: str, key: str) -> dict:
+async def set_wallet(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    company_id: uuid.UUID,
+    chain: str,
+    key: str | None,
+    *,
+    address: str | None = None,
+) -> dict[str, str]:
+    """Store the company's account key (``xpub``) on ``chain``, or its one address on a shared-address chain."""
+    if chain in SHARED_CHAINS:
+        return await _set_shared_address(pool, settings, company_id, chain, address)
     if chain not in WALLET_CHAINS:
-        raise Invalid("unknown_chain", f"chain must be one of {', '.join(WALLET_CHAINS)}", "chain")
+        chains = ", ".join(WALLET_CHAINS + SHARED_CHAINS)
+        raise Invalid("unknown_chain", f"chain must be one of {chains}", "chain")
+    if key is None:
+        raise Invalid("required", f'{chain} takes the account\'s extended public key: {{"xpub": "…"}}', "xpub")
     network = settings.chain(chain).network
     try:
         normalized = validate_extended_key(chain, network, key)
@@ -58,6 +68,23 @@ async def set_wallet(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UU
     return {"chain": chain, "network": network, "xpub": normalized}
 
 
+async def _set_shared_address(
+    pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, chain: str, address: str | None
+) -> dict[str, str]:
+    """ed25519 chains have no watch-only derivation: one address, and each invoice gets a reference or comment."""
+    if address is None:
+        raise Invalid("required", f'{chain} takes one address of your wallet: {{"address": "…"}}', "address")
+    network = settings.chain(chain).network
+    try:
+        normalized = validate_address(chain, network, address)
+    except InvalidAddress as exc:
+        raise Invalid("invalid_address", str(exc), "address") from exc
+    async with pool.acquire() as conn, conn.transaction():
+        if not await db.upsert_wallet_address(conn, company_id, chain, normalized):
+            raise Conflict("address_in_use", f"this {chain} address belongs to another company", "address")
+    return {"chain": chain, "network": network, "address": normalized}
+
+
 async def get_wallets(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID) -> dict[str, Any]:
     """The company's watch-only keys and how many addresses each has handed out."""
     rows = await db.wallets(pool, company_id)
@@ -66,7 +93,7 @@ async def get_wallets(pool: asyncpg.Pool, settings: Settings, company_id: uuid.U
             {
                 "chain": r["chain"],
                 "network": settings.chain(r["chain"]).network,
-                "xpub": r["xpub"],
+                **({"address": r["address"]} if r["address"] else {"xpub": r["xpub"]}),
                 "addressesAllocated": r["next_index"],
             }
             for r in rows
@@ -91,7 +118,7 @@ async def set_assets(pool: asyncpg.Pool, company_id: uuid.UUID, changes: dict[st
             if asset not in COMPANY_ASSETS:
                 raise Invalid("unknown_asset", f"unknown asset {asset!r}", field)
             if allowed:
-                chains = [c for c in chains_of(asset) if c not in UNALLOCATABLE_CHAINS]
+                chains = list(chains_of(asset))
                 if asset in UNSUPPORTED_ASSETS or not chains:
                     raise Invalid("asset_not_supported", f"{asset} is not supported yet", field)
                 if not have.intersection(chains):

@@ -6,12 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
 from coinvoice.config import Settings
 from coinvoice.db import deposits as db_deposits
 from coinvoice.db import events as db_events
 from coinvoice.db import invoices as db_invoices
+from coinvoice.db.connection import Conn
 from coinvoice.domain.state import Event
 from coinvoice.services.views import deposit_view, invoice_view, wire_time
 
@@ -29,7 +28,7 @@ def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: 
     }
 
 
-async def emit(conn: asyncpg.Connection, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
+async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
     """Record ``event`` for an invoice; call inside the transaction that made the change."""
     row = await db_invoices.fetch_view_row(conn, invoice_id)
     assert row is not None, "events are emitted for existing invoices"
@@ -50,7 +49,7 @@ async def emit(conn: asyncpg.Connection, settings: Settings, invoice_id: uuid.UU
 
 
 async def emit_deposit_event(
-    conn: asyncpg.Connection, settings: Settings, type: str, deposit_id: uuid.UUID, now: datetime
+    conn: Conn, settings: Settings, type: str, deposit_id: uuid.UUID, now: datetime
 ) -> uuid.UUID:
     """Record an event about one deposit (``deposit.not_credited``); call inside the transaction that wrote it."""
     row = await db_deposits.fetch_deposit(conn, deposit_id)

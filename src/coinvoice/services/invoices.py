@@ -15,18 +15,22 @@ from typing import Any
 import asyncpg
 
 from coinvoice.addresses.derive import derive_address
+from coinvoice.addresses.shared import new_comment, new_reference
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
 from coinvoice.db.companies import CompanyProfile
-from coinvoice.domain.assets import PAYMENT_ASSETS, UNALLOCATABLE_CHAINS
+from coinvoice.db.connection import Conn, ConnOrPool
+from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound
 from coinvoice.domain.fees import make_quote
 from coinvoice.domain.invoice import CLOSED, Item, Status, price_items
 from coinvoice.domain.money import fmt
+from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.rates.service import RateService
 from coinvoice.services.events import emit, event_payload
+from coinvoice.services.rates import rate_sources_json
 from coinvoice.services.views import invoice_view
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ def _request_hash(new: NewInvoice) -> bytes:
     return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).digest()
 
 
-async def get_view(pool: asyncpg.Pool | asyncpg.Connection, settings: Settings, invoice_id: uuid.UUID) -> dict:
+async def get_view(pool: ConnOrPool, settings: Settings, invoice_id: uuid.UUID) -> dict[str, Any]:
     row = await db.fetch_view_row(pool, invoice_id)
     if row is None:
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
@@ -117,7 +121,7 @@ async def create_regular(
 
 
 async def _allocate_address(
-    conn: asyncpg.Connection, settings: Settings, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str
+    conn: Conn, settings: Settings, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str
 ) -> None:
     """Derive the next never-used address of the company's wallet on ``chain`` and bind it to the invoice."""
     network = settings.chain(chain).network
@@ -140,6 +144,39 @@ async def _allocate_address(
     raise Conflict("address_exhausted", "could not find an unused deposit address", "paymentCurrency")
 
 
+async def _allocate_on_shared_address(
+    conn: Conn, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str, due_units: int
+) -> int:
+    """Bind the invoice to the company's one address on ``chain`` with a fresh comment or reference key, and
+    return its amount due made unique among the open invoices on that address (a few base units added)."""
+    address = await db_companies.take_shared_address(conn, company_id, chain)  # locks: fills take turns
+    if address is None:
+        raise Invalid("wallet_required", f"the merchant has no {chain} address", "paymentCurrency")
+    taken = await db.open_dues(conn, chain, address, due_units, due_units + MAX_EXTRA_UNITS)
+    unique = unique_due(due_units, taken)
+    if unique is None:
+        raise Conflict(
+            "amount_exhausted",
+            f"{MAX_EXTRA_UNITS + 1} open invoices on this address already ask about this amount; try again later",
+            "paymentCurrency",
+        )
+    tagged = CHAINS[chain].needs_tag
+    for _ in range(100):  # a comment or reference key is never handed out twice on an address
+        if await db.insert_address(
+            conn,
+            chain=chain,
+            address=address,
+            tag=new_comment() if tagged else None,
+            reference=None if tagged else new_reference(),
+            index=None,
+            company_id=company_id,
+            invoice_id=invoice_id,
+            shared=True,
+        ):
+            return unique
+    raise Conflict("address_exhausted", "could not find an unused comment for this address", "paymentCurrency")
+
+
 async def fill(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -151,6 +188,7 @@ async def fill(
     """The payer's proceed: freeze a quote, allocate an address, start the expiry clock (-> pending)."""
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise Invalid("invalid_email", "clientEmail must be a valid email address", "clientEmail")
+    await rates.ready(pool)  # this process's copy of the rate cache, read before any row is locked
     async with pool.acquire() as conn, conn.transaction():
         inv = await db.lock_invoice(conn, invoice_id)
         if inv is None:
@@ -172,20 +210,28 @@ async def fill(
                 f"paymentCurrency must be one of {', '.join(PAYMENT_ASSETS)}",
                 "paymentCurrency",
             )
-        if asset.chain in UNALLOCATABLE_CHAINS:
-            raise Invalid("asset_not_supported", f"{code} is not supported yet", "paymentCurrency")
         allowed = await db_companies.allowed_assets(conn, inv["company_id"])
         if not allowed.get(asset.asset):
             raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
-        rate = await rates.rate(inv["invoice_currency"], asset.asset)
+        # synchronous on purpose: a quote comes from the cached rates, nothing here can wait on a provider
+        pricing = rates.pricing(inv["invoice_currency"], code, payer_pays_fee=not inv["merchant_pays_fee"])
         quote = make_quote(
             Decimal(inv["total"]),
-            rate.value,
+            pricing.rate.value,
             settings.fee_for(code),
             asset.decimals,
             inv["merchant_pays_fee"],
+            network_fee=pricing.network_fee,
+            network_fee_max_percent=settings.network_fee_max_percent,
         )
         now = datetime.now(UTC)
+        if CHAINS[asset.chain].derives_addresses:
+            due_units = quote.due_units
+            await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain)
+        else:
+            due_units = await _allocate_on_shared_address(
+                conn, inv["company_id"], invoice_id, asset.chain, quote.due_units
+            )
         await db.insert_quote(
             conn,
             invoice_id,
@@ -194,12 +240,15 @@ async def fill(
                 "decimals": asset.decimals,
                 "rate": quote.rate,
                 "fee_units": quote.fee_units,
-                "due_units": quote.due_units,
-                "rate_source": rate.source,
+                "due_units": due_units,
+                "rate_source": pricing.rate.summary,
+                "rate_sources": rate_sources_json(pricing.rate.sources),
+                "spread_percent": pricing.rate.spread_percent,
+                "network_fee_units": quote.network_fee_units,
+                "network_fee_source": pricing.network_fee_source,
                 "quoted_at": now,
             },
         )
-        await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain)
         expires = now + timedelta(minutes=settings.expiry_for(code))
         await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
         await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))

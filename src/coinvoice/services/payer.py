@@ -11,7 +11,7 @@ import asyncpg
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
-from coinvoice.domain.assets import PAYMENT_ASSETS, UNALLOCATABLE_CHAINS, PaymentAsset
+from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
 from coinvoice.domain.errors import NotFound
 from coinvoice.services.views import invoice_view
 
@@ -23,12 +23,8 @@ class PayerInvoice:
 
 
 def payable_assets(allowed: dict[str, bool], wallet_chains: set[str]) -> tuple[PaymentAsset, ...]:
-    """Payment assets of allowed company assets on chains where the merchant has a wallet we can derive from."""
-    return tuple(
-        p
-        for p in PAYMENT_ASSETS.values()
-        if allowed.get(p.asset) and p.chain in wallet_chains and p.chain not in UNALLOCATABLE_CHAINS
-    )
+    """Payment assets of allowed company assets on chains where the merchant has a wallet (key or address)."""
+    return tuple(p for p in PAYMENT_ASSETS.values() if allowed.get(p.asset) and p.chain in wallet_chains)
 
 
 async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid.UUID) -> PayerInvoice:

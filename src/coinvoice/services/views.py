@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ def wire_time(value: datetime | str | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def invoice_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
+def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Everything a merchant or payer may see of an invoice."""
     allowed = row["assets"]
     content = {
@@ -58,12 +59,16 @@ def invoice_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
         "tag": row["tag"],
         "asset": row["payment_currency"],
     }
+    if row["reference"] is not None:  # Solana Pay: the key the payer's wallet adds to the transfer
+        view["address"]["reference"] = row["reference"]
     view["paymentDetails"] = {
         "rate": fmt(row["rate"]),
         "invoiceFee": fmt(from_base_units(int(row["fee_units"]), decimals)),
         "amount": fmt(from_base_units(due, decimals)),
         "received": fmt(from_base_units(received, decimals)),
         "remaining": fmt(from_base_units(max(0, due - received), decimals)),
+        "networkFee": fmt(from_base_units(int(row["network_fee_units"]), decimals)),
+        "rateSources": row["rate_sources"],
     }
     if live:
         view["invoiceTransactions"] = [

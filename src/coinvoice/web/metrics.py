@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from coinvoice.appkeys import POOL, RATES
+from coinvoice.rates.metrics import RateMetrics
 
 
 class Metrics:
@@ -22,6 +27,7 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        self.rates = RateMetrics(self.registry)
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -53,5 +59,7 @@ async def metrics_middleware(
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
+    with contextlib.suppress(OSError, asyncpg.PostgresError):  # metrics must answer without the database
+        await request.app[RATES].ready(request.app[POOL])  # rate ages as PostgreSQL knows them, not as last read
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

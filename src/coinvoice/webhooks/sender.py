@@ -17,9 +17,9 @@ import asyncpg
 from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
 from coinvoice.domain.errors import Invalid
+from coinvoice.net.urlcheck import check_webhook_url
 from coinvoice.services.tokens import secret_key_from_salt
 from coinvoice.webhooks.signing import signature_headers
-from coinvoice.webhooks.urlcheck import check_webhook_url
 
 log = logging.getLogger(__name__)
 MAX_ERROR = 500

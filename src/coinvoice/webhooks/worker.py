@@ -11,12 +11,11 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from coinvoice.appkeys import JOBS, POOL, SETTINGS, Job
 from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
-from coinvoice.web.keys import POOL, SETTINGS
+from coinvoice.net.urlcheck import PublicOnlyResolver
 from coinvoice.webhooks.sender import WebhookSender
-from coinvoice.webhooks.urlcheck import PublicOnlyResolver
-from coinvoice.workers.scheduler import JOBS, Job
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Scheduled chain-watcher jobs: one block follower per chain that has a node configured."""
+"""Scheduled chain-watcher jobs: one watcher (block follower or account scanner) per chain with a node configured."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from coinvoice.chains.follower import BlockFollower
-from coinvoice.chains.registry import build_adapter, watched_chains
+from coinvoice.appkeys import HTTP, POOL, SETTINGS, Job
+from coinvoice.chains.leadership import ChainWatcher
+from coinvoice.chains.registry import build_watcher, watched_chains
 from coinvoice.domain.chains import Chain
-from coinvoice.web.keys import HTTP, POOL, SETTINGS
-from coinvoice.workers.scheduler import Job
 
-WATCHERS = web.AppKey("chain_watchers", dict[str, BlockFollower])
+WATCHERS = web.AppKey("chain_watchers", dict[str, ChainWatcher])
 
 
 def chain_watcher_jobs(app: web.Application) -> list[Job]:
@@ -33,8 +32,8 @@ def _poll_job(app: web.Application, chain: Chain):
     async def run() -> None:
         watcher = app[WATCHERS].get(chain.name)
         if watcher is None:
-            adapter = build_adapter(chain, app[SETTINGS], app[HTTP])
-            watcher = app[WATCHERS][chain.name] = BlockFollower(adapter, app[SETTINGS], app[POOL])
+            watcher = build_watcher(chain, app[SETTINGS], app[HTTP], app[POOL])
+            app[WATCHERS][chain.name] = watcher
         await watcher.poll()
 
     return run

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from coinvoice.appkeys import JOBS, POOL, SETTINGS, Job
 from coinvoice.services.invoices import expire_due_invoices
-from coinvoice.web.keys import POOL, SETTINGS
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    name: str
-    run: Callable[[], Awaitable[object]]
-    seconds: float
-
-
-JOBS = web.AppKey("jobs", list[Job])
 
 
 def expiry_job(app: web.Application) -> Job:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import aiohttp
+from eth_typing import HexStr
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import Web3Exception
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 #: keccak("Transfer(address,address,uint256)"): the ERC-20 (and ERC-721) Transfer event.
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-DECIMALS_CALL = "0x313ce567"  # decimals()
+DECIMALS_CALL = HexStr("0x313ce567")  # decimals()
 NATIVE_INDEX = -1  # a transaction's own value; internal calls are -2 - n, token transfers their log index
 RPC_TIMEOUT_SECONDS = 30.0
 
@@ -209,7 +210,7 @@ class EvmAdapter:
     async def _succeeded(self, transfers: list[Transfer]) -> list[Transfer]:
         """Drop native and internal transfers of transactions that reverted (logs of reverted ones never exist)."""
         txids = sorted({t.txid for t in transfers if t.contract is None})
-        receipts = await asyncio.gather(*(self._call(self._w3.eth.get_transaction_receipt(t)) for t in txids))
+        receipts = await asyncio.gather(*(self._call(self._w3.eth.get_transaction_receipt(HexStr(t))) for t in txids))
         failed = {txid for txid, r in zip(txids, receipts, strict=True) if r is None or r["status"] != 1}
         return [t for t in transfers if t.txid not in failed]
 
@@ -218,7 +219,7 @@ class EvmAdapter:
             return {}
         if self._trace_method == "trace_block":
             replies = await asyncio.gather(*(self._raw("trace_block", [hex(h)]) for h in heights))
-            parse = calls_from_parity
+            parse: Callable[[list[dict[str, Any]]], list[InternalCall]] = calls_from_parity
         else:
             replies = await asyncio.gather(
                 *(self._raw("debug_traceBlockByNumber", [hex(h), {"tracer": "callTracer"}]) for h in heights)

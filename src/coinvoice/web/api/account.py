@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.services import account as service
 from coinvoice.services import deliveries
 from coinvoice.web.api.account_schemas import LimitsIn, RotateIn, SettingsIn, WebhookUrlIn, query_int, uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import parse, read_json
-from coinvoice.web.keys import POOL, SETTINGS
 
 routes = web.RouteTableDef()
 

@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from coinvoice.appkeys import COMPANIES
 from coinvoice.db.companies import CompanyProfile
 from coinvoice.services.tokens import token_hash
 from coinvoice.web.api.errors import Unauthorized
-from coinvoice.web.keys import COMPANIES
 
 
 async def require_company(request: web.Request) -> CompanyProfile:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.services import companies as service
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import AssetsIn, WalletIn, parse, read_json
-from coinvoice.web.keys import POOL, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -17,7 +17,12 @@ async def put_wallet(request: web.Request) -> web.Response:
     company = await require_company(request)
     body = parse(WalletIn, await read_json(request))
     result = await service.set_wallet(
-        request.app[POOL], request.app[SETTINGS], company.id, request.match_info["chain"], body.xpub.strip()
+        request.app[POOL],
+        request.app[SETTINGS],
+        company.id,
+        request.match_info["chain"],
+        body.xpub.strip() if body.xpub is not None else None,
+        address=body.address,
     )
     return web.json_response(result)
 

@@ -6,6 +6,7 @@ import uuid
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Item
 from coinvoice.jsonenc import json_response
@@ -13,7 +14,6 @@ from coinvoice.services import invoices as service
 from coinvoice.web.api.account_schemas import uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
-from coinvoice.web.keys import POOL, RATES, SETTINGS
 
 routes = web.RouteTableDef()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.domain.chains import CHAINS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Status
@@ -13,7 +14,6 @@ from coinvoice.services.invoice_list import list_invoices
 from coinvoice.web.api.account_schemas import query_int, query_time, uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.invoices import invoice_id_of
-from coinvoice.web.keys import POOL, SETTINGS
 
 routes = web.RouteTableDef()
 STATUSES = tuple(s.value for s in Status)

@@ -104,7 +104,10 @@ class ProceedIn(BaseModel):
 
 
 class WalletIn(BaseModel):
-    xpub: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    """An account key (``xpub``), or one address on a shared-address chain (solana, ton)."""
+
+    xpub: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    address: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
 
 
 class AssetSetting(BaseModel):

@@ -11,10 +11,10 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
-from coinvoice.web.keys import POOL, RATES, SETTINGS
 from coinvoice.web.pay.model import PayPage, build_page, url_origin
 from coinvoice.web.pay.render import (
     StaticFile,

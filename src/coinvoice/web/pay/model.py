@@ -38,7 +38,9 @@ class Payment:
     received: str
     remaining: str
     address: str
-    tag: str | None
+    tag: str | None  # memo / TON comment the payer must add
+    reference: str | None  # Solana Pay reference key (a wallet adds it from the QR code)
+    contract: str | None  # the token contract a token payment must come from
     uri: str
     qr_svg: str
     rate: str
@@ -113,14 +115,18 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
     chain_settings = settings.chain(asset.chain)
     network = chain_settings.network
     to_send = details["remaining"] if view["status"] == "wrong" else details["amount"]
+    contract = settings.tokens_of(asset.chain).get(asset.code) if asset.is_token else None
     uri = payment_uri(
         asset,
         address["address"],
         Decimal(to_send),
         network=network,
-        contract=settings.tokens_of(asset.chain).get(asset.code),
+        contract=contract,
         tag=address["tag"],
         chain_id=chain_settings.chain_id,
+        reference=address.get("reference"),
+        label=view["company"]["name"],
+        message=f"Invoice {view['id']}",
     )
     deposits = [
         # a public explorer knows nothing of a regtest transaction
@@ -136,6 +142,8 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
         remaining=details["remaining"],
         address=address["address"],
         tag=address["tag"],
+        reference=address.get("reference"),
+        contract=contract,
         uri=uri,
         qr_svg=qr_svg(uri, f"QR code: pay {to_send} {asset.label} to {address['address']}"),
         rate=details["rate"],

@@ -28,25 +28,33 @@ def payment_uri(
     contract: str | None = None,
     tag: str | None = None,
     chain_id: int | None = None,
+    reference: str | None = None,
+    label: str | None = None,
+    message: str | None = None,
 ) -> str:
     """The URI a wallet opens to pay ``amount`` of ``asset`` to ``address``; the bare address when no form fits.
 
-    ``chain_id`` overrides the registry's EIP-155 id of the network (COINVOICE_<C>_CHAIN_ID).
+    ``chain_id`` overrides the registry's EIP-155 id of the network (COINVOICE_<C>_CHAIN_ID). ``reference``,
+    ``label`` (the merchant) and ``message`` (the order) are Solana Pay's; ``tag`` is a memo or TON comment.
     """
     chain = CHAINS[asset.chain]
     build = _BUILDERS.get(chain.family)
-    return build(Target(chain, asset, address, amount, network, contract, tag, chain_id)) if build else address
+    target = Target(chain, asset, address, amount, network, contract, tag, chain_id, reference, label, message)
+    return build(target) if build else address
 
 
 class Target:
     """Everything a family's builder may need to know about one payment."""
 
-    __slots__ = ("address", "amount", "asset", "chain", "chain_id", "contract", "network", "tag")
+    __slots__ = ("address", "amount", "asset", "chain", "chain_id", "contract", "label", "message", "network",
+                 "reference", "tag")  # fmt: skip
 
     def __init__(self, chain: Chain, asset: PaymentAsset, address: str, amount: Decimal, network: str,
-                 contract: str | None, tag: str | None, chain_id: int | None) -> None:  # fmt: skip
+                 contract: str | None, tag: str | None, chain_id: int | None, reference: str | None = None,
+                 label: str | None = None, message: str | None = None) -> None:  # fmt: skip
         self.chain, self.asset, self.address, self.amount = chain, asset, address, amount
         self.network, self.contract, self.tag = network, contract, tag
+        self.reference, self.label, self.message = reference, label, message
         self.chain_id = chain_id if chain_id is not None else chain.networks[network].chain_id
 
     @property
@@ -75,8 +83,14 @@ def _tron(t: Target) -> str:
 
 
 def _solana_pay(t: Target) -> str:
-    token = f"&spl-token={t.contract}" if t.asset.is_token and t.contract else ""
-    return f"{t.chain.uri_scheme}:{t.address}?amount={fmt(t.amount)}{token}"
+    """A Solana Pay transfer request: recipient, amount in SOL, the reference key, then label and message."""
+    params = [f"amount={fmt(t.amount)}"]
+    if t.asset.is_token and t.contract:
+        params.append(f"spl-token={t.contract}")
+    if t.reference:
+        params.append(f"reference={t.reference}")
+    params += [f"{key}={quote(value, safe='')}" for key, value in (("label", t.label), ("message", t.message)) if value]
+    return f"{t.chain.uri_scheme}:{t.address}?{'&'.join(params)}"
 
 
 def _ton(t: Target) -> str:

@@ -1,0 +1,1 @@
+"""Outbound network safety: which addresses the gateway may connect to on a merchant's behalf."""
