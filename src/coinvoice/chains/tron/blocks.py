@@ -44,7 +44,7 @@ def recipients(block: Mapping[str, Any], infos: list[Any]) -> set[str]:
             found.add(to_base58(to))
     for info in infos:
         for log in info.get("log") or ():
-            topics = log.get("topics") or ()
+            topics: list[str] = log.get("topics") or []
             if len(topics) == 3 and topics[0] == TRANSFER_TOPIC:
                 found.add(to_base58(topics[2][-40:]))
     return found
@@ -94,7 +94,8 @@ def _token_transfers(
 ) -> list[Transfer]:
     found = []
     for position, log in enumerate(info.get("log") or ()):
-        topics, data = log.get("topics") or (), log.get("data") or ""
+        topics: list[str] = log.get("topics") or []
+        data: str = log.get("data") or ""
         if len(topics) != 3 or topics[0] != TRANSFER_TOPIC or len(data) < 64:
             continue  # not an ERC-20-style Transfer (TRC-721 indexes its token id as a fourth topic)
         to = to_base58(topics[2][-40:])
