@@ -38,7 +38,6 @@ TEST_ENV = {
             "eur/bnb": "0.002",
             "eur/sol": "0.0061",
             "eur/ton": "0.19",
-            "eur/trx": "9.5",
         }
     ),
     "COINVOICE_BTC_NETWORK": "regtest",

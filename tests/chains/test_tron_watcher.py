@@ -6,11 +6,19 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+import pytest
+
 from coinvoice.domain.assets import PAYMENT_ASSETS
 from coinvoice.web.pay.model import build_page
 from tests.chains.evm_support import address_of, due_units, status_of
-from tests.chains.tron_support import TRX_DECIMALS, USDT_DECIMALS, deposits_of, funded_payer
+from tests.chains.tron_support import TRX_DECIMALS, USDT_DECIMALS, deposits_of, funded_payer, with_trx_rate
 from tests.chains.watch_support import event_types, filled_invoice
+
+
+@pytest.fixture
+def settings(settings):
+    """The shared test settings plus a eur -> trx rate, so trx invoices can be filled here."""
+    return with_trx_rate(settings)
 
 
 async def listed_deposits(api, merchant, invoice_id: str) -> list[dict]:

@@ -9,6 +9,7 @@ import logging
 import time
 from dataclasses import replace
 
+import pytest
 from tronpy.hdwallet import key_from_seed
 from tronpy.keys import PrivateKey
 
@@ -27,6 +28,7 @@ from tests.chains.tron_support import (
     funded_payer,
     tron_settings,
     tron_watcher,
+    with_trx_rate,
 )
 from tests.chains.watch_support import (
     event_types,
@@ -35,6 +37,12 @@ from tests.chains.watch_support import (
     poll_through_an_outage,
     poll_until_leading,
 )
+
+
+@pytest.fixture
+def settings(settings):
+    """The shared test settings plus a eur -> trx rate, so trx invoices can be filled here."""
+    return with_trx_rate(settings)
 
 
 def fast(settings, **changes):

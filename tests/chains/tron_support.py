@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,11 @@ USDT_DECIMALS = 6
 TRX_DECIMALS = 6
 
 _indexes = random.Random()
+
+
+def with_trx_rate(settings: Settings) -> Settings:
+    """``settings`` with a eur -> trx rate, kept out of TEST_ENV: rate tests need trx to stay unpriced there."""
+    return replace(settings, fixed_rates={**settings.fixed_rates, ("eur", "trx"): Decimal("9.5")})
 
 
 def tron_settings(
