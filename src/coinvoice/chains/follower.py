@@ -121,12 +121,10 @@ class BlockFollower(ChainWatcher):
                 except BlockGone:
                     return cursor, False
                 pending = fetch_from(cursor.height + len(blocks) + 1)
-                for block in blocks:
-                    if block.ref.prev_hash != cursor.hash:
-                        return cursor, False
-                    await self._store_block(conn, block, tip)
-                    cursor = Cursor(block.ref.height, block.ref.hash)
-                    self._progress(start, cursor.height, tip, started)
+                linked = _linked(blocks, cursor)
+                cursor = await self._store_blocks(conn, linked, tip, start, started) or cursor
+                if len(linked) < len(blocks):
+                    return cursor, False
             return cursor, True
         finally:
             if pending is not None:
@@ -141,22 +139,50 @@ class BlockFollower(ChainWatcher):
                 "%s catch-up at %d of %d (%d blocks behind, %.0f blocks/s)", self.chain, height, tip, tip - height, rate
             )
 
-    async def _store_block(self, conn: Conn, block: Block, tip: int) -> None:
-        """Match the block's addresses first; only transfers paying our addresses are read."""
+    async def _store_blocks(
+        self, conn: Conn, blocks: list[Block], tip: int, start: int, started: float
+    ) -> Cursor | None:
+        """Store a batch of linked blocks; returns the new cursor (None for an empty batch).
+
+        The batch's addresses are matched in one query. A block paying us is stored in a transaction of its
+        own (its deposits, statuses, events and the cursor commit together); the runs of blocks between them
+        only advance the cursor, one transaction per run.
+        """
+        if not blocks:
+            return None
+        matched = await deposits.match_addresses(conn, self.chain, set().union(*(b.addresses for b in blocks)))
+        run: list[Block] = []
+        for block in blocks:
+            ours = {a: matched[a] for a in block.addresses if a in matched}
+            if ours:
+                await self._advance(conn, run)
+                run = []
+                await self._store_paying_block(conn, block, ours, tip)
+            else:
+                run.append(block)
+            self._progress(start, block.ref.height, tip, started)
+        await self._advance(conn, run)
+        return Cursor(blocks[-1].ref.height, blocks[-1].ref.hash)
+
+    async def _advance(self, conn: Conn, run: list[Block]) -> None:
+        if run:
+            async with conn.transaction():
+                await db.advance_cursor_over(conn, self.chain, [b.ref for b in run])
+
+    async def _store_paying_block(self, conn: Conn, block: Block, matched: dict[str, Any], tip: int) -> None:
+        """Read the transfers to our addresses and record them with the cursor, in one transaction."""
         async with conn.transaction():
-            matched = await deposits.match_addresses(conn, self.chain, block.addresses)
-            if matched:
-                transfers = await self.adapter.transfers(block, matched.keys())
-                await deposits.record_transfers(
-                    conn,
-                    self._settings,
-                    chain=self.chain,
-                    transfers=transfers,
-                    block=block.ref,
-                    tip=tip,
-                    now=_now(),
-                    matched=matched,
-                )
+            transfers = await self.adapter.transfers(block, matched.keys())
+            await deposits.record_transfers(
+                conn,
+                self._settings,
+                chain=self.chain,
+                transfers=transfers,
+                block=block.ref,
+                tip=tip,
+                now=_now(),
+                matched=matched,
+            )
             await db.advance_cursor(conn, self.chain, block.ref)
 
     async def _scan_pending(self, conn: Conn, tip: int) -> None:
@@ -177,6 +203,18 @@ class BlockFollower(ChainWatcher):
                     "%s: %d unmined payments left the mempool; %d invoices recomputed", self.chain, len(gone), hit
                 )
         self._missing_unmined = unmined - scan.txids
+
+
+def _linked(blocks: list[Block], cursor: Cursor) -> list[Block]:
+    """The leading blocks that follow on from the cursor and each other (the chain changed after a break)."""
+    linked: list[Block] = []
+    previous = cursor.hash
+    for block in blocks:
+        if block.ref.prev_hash != previous:
+            break
+        linked.append(block)
+        previous = block.ref.hash
+    return linked
 
 
 def _now() -> datetime:

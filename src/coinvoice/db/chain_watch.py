@@ -80,6 +80,29 @@ async def advance_cursor(conn: Conn, chain: str, block: BlockRef, keep: int = KE
     )
 
 
+async def advance_cursor_over(conn: Conn, chain: str, blocks: list[BlockRef], keep: int = KEEP_BLOCKS) -> None:
+    """advance_cursor for a run of consecutive blocks that pay us nothing, in one statement."""
+    last = blocks[-1]
+    await conn.execute(
+        "WITH blk AS ("
+        "  INSERT INTO chain_blocks (chain, height, hash, prev_hash)"
+        "  SELECT $1, h, hs, p FROM unnest($2::int[], $3::text[], $4::text[]) AS u(h, hs, p)"
+        "  ON CONFLICT (chain, height) DO UPDATE SET hash = EXCLUDED.hash, prev_hash = EXCLUDED.prev_hash),"
+        " cur AS ("
+        "  INSERT INTO chain_cursors (chain, height, hash, updated_at) VALUES ($1, $5, $6, now())"
+        "  ON CONFLICT (chain) DO UPDATE SET height = EXCLUDED.height, hash = EXCLUDED.hash,"
+        "   updated_at = EXCLUDED.updated_at)"
+        " DELETE FROM chain_blocks WHERE chain = $1 AND height <= $5::int - $7::int",
+        chain,
+        [b.height for b in blocks],
+        [b.hash for b in blocks],
+        [b.prev_hash for b in blocks],
+        last.height,
+        last.hash,
+        keep,
+    )
+
+
 async def recent_blocks(conn: Conn, chain: str, at_most: int) -> list[Cursor]:
     """Stored blocks at or below height ``at_most``, highest first."""
     rows = await conn.fetch(
