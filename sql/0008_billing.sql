@@ -1,0 +1,67 @@
+-- Billing: products, prices, customers; billing invoices (draft -> open -> paid / voided / uncollectible)
+-- on the invoices table, with a per-company gap-free reference counter.
+
+CREATE TABLE products (
+    id           uuid PRIMARY KEY,
+    company_id   uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    description  text CHECK (length(description) <= 2000),
+    active       boolean NOT NULL DEFAULT true,
+    metadata     jsonb NOT NULL DEFAULT '{}',
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX products_company_created ON products (company_id, created_at DESC, id DESC);
+
+-- A price is never edited once an invoice used it (used = true); archive it and make a new one.
+CREATE TABLE prices (
+    id                uuid PRIMARY KEY,
+    company_id        uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    product_id        uuid NOT NULL REFERENCES products (id),
+    invoice_currency  text NOT NULL,
+    unit_amount       numeric NOT NULL CHECK (unit_amount >= 0),
+    active            boolean NOT NULL DEFAULT true,
+    used              boolean NOT NULL DEFAULT false,
+    metadata          jsonb NOT NULL DEFAULT '{}',
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX prices_company_created ON prices (company_id, created_at DESC, id DESC);
+
+CREATE TABLE customers (
+    id           uuid PRIMARY KEY,
+    company_id   uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    email        text,
+    name         text CHECK (length(name) <= 200),
+    metadata     jsonb NOT NULL DEFAULT '{}',
+    active       boolean NOT NULL DEFAULT true,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX customers_company_created ON customers (company_id, created_at DESC, id DESC);
+
+ALTER TABLE invoices DROP CONSTRAINT invoices_status_check;
+ALTER TABLE invoices ADD CONSTRAINT invoices_status_check CHECK (status IN
+    ('draft', 'created', 'pending', 'processing', 'done', 'wrong', 'refunded', 'failed', 'expired',
+     'voided', 'uncollectible'));
+ALTER TABLE invoices
+    ADD COLUMN customer_id     uuid REFERENCES customers (id),
+    ADD COLUMN customer        jsonb,          -- frozen at finalization: {id, email, name}
+    ADD COLUMN lines           jsonb,          -- billing line items: {priceId?, name, unitAmount, quantity, amount}
+    ADD COLUMN reference       text,           -- INV-000123, set at finalization
+    ADD COLUMN due_at          timestamptz,
+    ADD COLUMN days_until_due  integer CHECK (days_until_due BETWEEN 0 AND 3650),
+    ADD COLUMN metadata        jsonb,
+    ADD COLUMN notes           text,
+    ADD COLUMN finalized_at    timestamptz,
+    ADD COLUMN closed_at       timestamptz,    -- voided or marked uncollectible
+    ADD COLUMN deleted_at      timestamptz;    -- a deleted draft: kept for its events, 404 on the wire
+CREATE UNIQUE INDEX invoices_company_reference ON invoices (company_id, reference) WHERE reference IS NOT NULL;
+CREATE INDEX invoices_billing_due ON invoices (due_at) WHERE kind = 'billing' AND due_at IS NOT NULL;
+
+-- The next reference number per company: taken with UPDATE ... RETURNING in the finalizing transaction, so
+-- concurrent finalizations take turns on the row and a rolled-back one gives its number back (no gaps).
+CREATE TABLE billing_sequences (
+    company_id   uuid PRIMARY KEY REFERENCES companies (id) ON DELETE CASCADE,
+    next_number  bigint NOT NULL DEFAULT 1
+);
