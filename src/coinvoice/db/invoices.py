@@ -16,6 +16,8 @@ VIEW_SQL = """
 SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.merchant_pays_fee,
        i.preset_currency, i.payment_currency, i.redirect_url, i.client_email, i.resolution,
        i.created_at, i.filled_at, i.expires_at, i.updated_at,
+       i.kind, i.customer_id, i.customer, i.lines, i.reference AS billing_reference, i.due_at, i.days_until_due, i.metadata, i.notes,
+       i.finalized_at, i.closed_at, i.deleted_at,
        c.name AS company_name, c.logo_url,
        (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}')
           FROM company_assets a WHERE a.company_id = i.company_id) AS assets,

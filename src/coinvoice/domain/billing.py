@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from coinvoice.domain.assets import PRICE_PRECISION
 from coinvoice.domain.errors import Invalid
@@ -113,3 +115,22 @@ EVENT_NAMES = {
 def solidgate_type(event_type: str) -> str:
     """The Solidgate-style name of one of our event types (upper-cased when it has no entry)."""
     return EVENT_NAMES.get(event_type) or event_type.replace(".", "_").upper()
+
+
+def billing_fields(row: Any, public_url: str, wire_time: Callable[[Any], str | None]) -> dict[str, Any]:
+    """The billing part of an invoice's wire view (``kind`` billing): reference, customer, lines, due date."""
+    lines = row["lines"] or []
+    return {
+        "kind": "billing",
+        "reference": row["billing_reference"],
+        "customerId": str(row["customer_id"]) if row["customer_id"] else None,
+        "customer": row["customer"],
+        "lineItems": lines,
+        "dueDate": wire_time(row["due_at"]),
+        "daysUntilDue": row["days_until_due"],
+        "metadata": row["metadata"] or {},
+        "notes": row["notes"],
+        "finalizedAt": wire_time(row["finalized_at"]),
+        "closedAt": wire_time(row["closed_at"]),
+        "hostedUrl": None if row["status"] == "draft" else f"{public_url}/{row['id']}",
+    }

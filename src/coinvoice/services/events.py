@@ -11,6 +11,7 @@ from coinvoice.db import deposits as db_deposits
 from coinvoice.db import events as db_events
 from coinvoice.db import invoices as db_invoices
 from coinvoice.db.connection import Conn
+from coinvoice.domain.billing import solidgate_type
 from coinvoice.domain.state import Event
 from coinvoice.services.views import deposit_view, invoice_view, wire_time
 
@@ -20,6 +21,7 @@ def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: 
     return {
         "eventId": str(event_id),
         "type": event.type,
+        "eventType": solidgate_type(event.type),
         "invoiceId": view["id"],
         "status": event.status.value,
         "message": event.message,
@@ -58,6 +60,7 @@ async def emit_deposit_event(
     payload = {
         "eventId": str(event_id),
         "type": type,
+        "eventType": solidgate_type(type),
         "invoiceId": str(row["invoice_id"]) if row["invoice_id"] else None,
         "createdAt": wire_time(now),
         "deposit": deposit_view(row, settings),

@@ -61,7 +61,7 @@ def _request_hash(new: NewInvoice) -> bytes:
 
 async def get_view(pool: ConnOrPool, settings: Settings, invoice_id: uuid.UUID) -> dict[str, Any]:
     row = await db.fetch_view_row(pool, invoice_id)
-    if row is None:
+    if row is None or row["status"] == Status.DRAFT or row["deleted_at"] is not None:  # drafts are the merchant's
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
     return invoice_view(row, settings)
 
@@ -194,6 +194,8 @@ async def fill(
         if inv is None:
             raise NotFound("invoice_not_found", "no invoice with this id", "id")
         status = Status(inv["status"])
+        if status is Status.DRAFT:
+            raise NotFound("invoice_not_found", "no invoice with this id", "id")
         if status in CLOSED:
             raise Conflict("invoice_closed", f"the invoice is {status.value} and cannot be filled", "status")
         if status is Status.PENDING and inv["expires_at"] <= datetime.now(UTC):

@@ -29,7 +29,7 @@ def payable_assets(allowed: dict[str, bool], wallet_chains: set[str]) -> tuple[P
 
 async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid.UUID) -> PayerInvoice:
     row = await db.fetch_view_row(pool, invoice_id)
-    if row is None:
+    if row is None or row["status"] == "draft" or row["deleted_at"] is not None:  # drafts are the merchant's
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
     choices: tuple[PaymentAsset, ...] = ()
     if row["status"] == "created" and not row["preset_currency"]:
