@@ -65,3 +65,18 @@ CREATE TABLE billing_sequences (
     company_id   uuid PRIMARY KEY REFERENCES companies (id) ON DELETE CASCADE,
     next_number  bigint NOT NULL DEFAULT 1
 );
+
+-- A billing invoice may outlive its quotes: when one lapses unpaid before the due date the invoice reopens, and
+-- the payer's next fill gets a fresh rate and a new address. The lapsed quote moves to quote_history; its
+-- address stays bound to the invoice (retired), so a late payment to it is still recognised.
+ALTER TABLE addresses DROP CONSTRAINT addresses_invoice_id_key;
+ALTER TABLE addresses ADD COLUMN retired_at timestamptz;
+CREATE UNIQUE INDEX addresses_invoice_live ON addresses (invoice_id) WHERE retired_at IS NULL;
+CREATE INDEX addresses_invoice ON addresses (invoice_id);
+CREATE TABLE quote_history (
+    LIKE quotes INCLUDING DEFAULTS,
+    address_id  uuid REFERENCES addresses (id),
+    retired_at  timestamptz NOT NULL
+);
+CREATE INDEX quote_history_invoice ON quote_history (invoice_id);
+

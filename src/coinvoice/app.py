@@ -26,6 +26,7 @@ from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
+from coinvoice.workers.billing_jobs import billing_due_job
 from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
 from coinvoice.workers.rate_jobs import install_rate_refresh
 from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
@@ -88,6 +89,7 @@ def create_app(
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
+        app[JOBS].append(billing_due_job(app))
         app[JOBS].extend(chain_watcher_jobs(app))
         app.cleanup_ctx.append(watchers_ctx)  # before the scheduler: cleaned up after it stops
         install_webhook_sender(app)

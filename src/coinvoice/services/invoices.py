@@ -29,6 +29,7 @@ from coinvoice.domain.money import fmt
 from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.rates.service import RateService
+from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
 from coinvoice.services.rates import rate_sources_json
 from coinvoice.services.views import invoice_view
@@ -193,6 +194,9 @@ async def fill(
         inv = await db.lock_invoice(conn, invoice_id)
         if inv is None:
             raise NotFound("invoice_not_found", "no invoice with this id", "id")
+        if await reopen_if_lapsed(conn, settings, invoice_id, datetime.now(UTC)):  # billing: a fresh quote
+            inv = await db.lock_invoice(conn, invoice_id)
+            assert inv is not None
         status = Status(inv["status"])
         if status is Status.DRAFT:
             raise NotFound("invoice_not_found", "no invoice with this id", "id")
