@@ -80,3 +80,22 @@ CREATE TABLE quote_history (
 );
 CREATE INDEX quote_history_invoice ON quote_history (invoice_id);
 
+-- The email outbox: messages rendered in the transaction that decided to send them, sent by a job with retries.
+CREATE TABLE email_outbox (
+    id               uuid PRIMARY KEY,
+    company_id       uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    invoice_id       uuid REFERENCES invoices (id),
+    kind             text NOT NULL CHECK (kind IN ('invoice', 'receipt')),
+    to_address       text NOT NULL,
+    subject          text NOT NULL,
+    text_body        text NOT NULL,
+    html_body        text NOT NULL,
+    state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    sent_at          timestamptz
+);
+CREATE INDEX email_outbox_due ON email_outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX email_outbox_invoice ON email_outbox (invoice_id);

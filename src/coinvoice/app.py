@@ -28,6 +28,7 @@ from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
 from coinvoice.workers.billing_jobs import billing_due_job
 from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
+from coinvoice.workers.mail_jobs import email_jobs
 from coinvoice.workers.rate_jobs import install_rate_refresh
 from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
 
@@ -90,6 +91,7 @@ def create_app(
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
         app[JOBS].append(billing_due_job(app))
+        app[JOBS].extend(email_jobs(app))
         app[JOBS].extend(chain_watcher_jobs(app))
         app.cleanup_ctx.append(watchers_ctx)  # before the scheduler: cleaned up after it stops
         install_webhook_sender(app)

@@ -21,6 +21,7 @@ from coinvoice.domain.invoice import Status
 from coinvoice.domain.money import fmt
 from coinvoice.domain.state import MESSAGES, Event, billing_action
 from coinvoice.services.events import emit
+from coinvoice.services.mail import queue_email
 from coinvoice.services.views import invoice_view
 
 
@@ -268,3 +269,23 @@ async def close(
         await db.close(conn, invoice_id, new.value, datetime.now(UTC))
         await emit(conn, settings, invoice_id, Event(ACTION_EVENTS[action], new, MESSAGES[new]))
         return await billing_view(conn, settings, invoice_id)
+
+
+SENDABLE = frozenset({Status.CREATED, Status.PENDING, Status.EXPIRED})
+
+
+async def send(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, invoice_id: uuid.UUID) -> dict[str, Any]:
+    """Email the open invoice to its customer (queued here, sent by the email job) with the page link."""
+    if settings.smtp is None:
+        raise Conflict("email_not_configured", "set COINVOICE_SMTP_URL to email invoices", None)
+    async with pool.acquire() as conn, conn.transaction():
+        inv = await db.lock_billing(conn, company_id, invoice_id)
+        if inv is None:
+            raise _not_found()
+        status = Status(inv["status"])
+        if status not in SENDABLE:
+            raise Conflict("invalid_state", f"only open invoices can be sent; this one is {status.value}", "status")
+        view = await billing_view(conn, settings, invoice_id)
+        await queue_email(conn, settings, company_id, "invoice", inv["customer"]["email"], view)
+        await emit(conn, settings, invoice_id, Event("invoice.sent", status, "Invoice emailed to the customer"))
+        return view

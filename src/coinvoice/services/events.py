@@ -13,6 +13,7 @@ from coinvoice.db import invoices as db_invoices
 from coinvoice.db.connection import Conn
 from coinvoice.domain.billing import solidgate_type
 from coinvoice.domain.state import Event
+from coinvoice.services.mail import queue_email
 from coinvoice.services.views import deposit_view, invoice_view, wire_time
 
 
@@ -36,7 +37,10 @@ async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Eve
     assert row is not None, "events are emitted for existing invoices"
     now = datetime.now(UTC)
     event_id = uuid.uuid4()
-    payload = event_payload(event_id, event, invoice_view(row, settings), now)
+    view = invoice_view(row, settings)
+    payload = event_payload(event_id, event, view, now)
+    if event.type == "invoice.done" and settings.smtp is not None and row["client_email"]:
+        await queue_email(conn, settings, row["company_id"], "receipt", row["client_email"], view)
     await db_events.insert_event(
         conn,
         event_id=event_id,

@@ -96,3 +96,9 @@ async def mark_uncollectible(request: web.Request) -> web.Response:
     company = await require_company(request)
     view = await service.close(request.app[POOL], request.app[SETTINGS], company.id, _id(request), "mark_uncollectible")
     return json_response(view)
+
+
+@routes.post(BASE + "/{invoice_id}/send")
+async def send(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    return json_response(await service.send(request.app[POOL], request.app[SETTINGS], company.id, _id(request)))
