@@ -18,6 +18,7 @@ from coinvoice.web.api import account as account_api
 from coinvoice.web.api import billing_catalog as billing_catalog_api
 from coinvoice.web.api import billing_invoices as billing_invoices_api
 from coinvoice.web.api import company as company_api
+from coinvoice.web.api import export as export_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
 from coinvoice.web.api import rates as rates_api
@@ -87,6 +88,7 @@ def create_app(
         app.add_routes(rates_api.routes)
         app.add_routes(billing_catalog_api.routes)
         app.add_routes(billing_invoices_api.routes)
+        app.add_routes(export_api.routes)
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
