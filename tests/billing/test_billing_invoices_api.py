@@ -101,6 +101,7 @@ async def test_draft_update_finalize_then_edits_are_refused(api: Api, company, d
     # the payer can now read it
     status, public = await api.call("GET", f"/api/invoices/v1/regular/{draft['id']}")
     assert (status, public["status"]) == (200, "created")
+    assert "metadata" not in public and public["reference"] == "INV-000001"  # the merchant's metadata stays private
     assert await _events(db_url, draft["id"]) == [
         ("invoice.draft", "draft", "INVOICE_CREATED"),
         ("invoice.updated", "draft", "INVOICE_UPDATED"),

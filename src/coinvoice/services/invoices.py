@@ -32,7 +32,7 @@ from coinvoice.rates.service import RateService
 from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
 from coinvoice.services.rates import rate_sources_json
-from coinvoice.services.views import invoice_view
+from coinvoice.services.views import invoice_view, public_view
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(
@@ -64,7 +64,7 @@ async def get_view(pool: ConnOrPool, settings: Settings, invoice_id: uuid.UUID) 
     row = await db.fetch_view_row(pool, invoice_id)
     if row is None or row["status"] == Status.DRAFT or row["deleted_at"] is not None:  # drafts are the merchant's
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
-    return invoice_view(row, settings)
+    return public_view(invoice_view(row, settings))
 
 
 async def create_regular(

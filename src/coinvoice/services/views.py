@@ -96,6 +96,12 @@ def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) ->
     return view
 
 
+def public_view(view: dict[str, Any]) -> dict[str, Any]:
+    """What anyone with the invoice link may read: the merchant's own metadata is left out."""
+    view.pop("metadata", None)
+    return view
+
+
 def deposit_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
     """A deposit as the merchant sees it: credited toward its invoice or not, and why."""
     units = int(row["amount_units"])
