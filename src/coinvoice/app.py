@@ -15,7 +15,10 @@ from coinvoice.db.migrate import migrate
 from coinvoice.db.pool import create_pool, database_url
 from coinvoice.rates.service import RateService
 from coinvoice.web.api import account as account_api
+from coinvoice.web.api import billing_catalog as billing_catalog_api
+from coinvoice.web.api import billing_invoices as billing_invoices_api
 from coinvoice.web.api import company as company_api
+from coinvoice.web.api import export as export_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
 from coinvoice.web.api import rates as rates_api
@@ -24,7 +27,9 @@ from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
+from coinvoice.workers.billing_jobs import billing_due_job
 from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
+from coinvoice.workers.mail_jobs import email_jobs
 from coinvoice.workers.rate_jobs import install_rate_refresh
 from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
 
@@ -81,9 +86,14 @@ def create_app(
         app.add_routes(account_api.routes)
         app.add_routes(merchant_invoices_api.routes)
         app.add_routes(rates_api.routes)
+        app.add_routes(billing_catalog_api.routes)
+        app.add_routes(billing_invoices_api.routes)
+        app.add_routes(export_api.routes)
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
+        app[JOBS].append(billing_due_job(app))
+        app[JOBS].extend(email_jobs(app))
         app[JOBS].extend(chain_watcher_jobs(app))
         app.cleanup_ctx.append(watchers_ctx)  # before the scheduler: cleaned up after it stops
         install_webhook_sender(app)

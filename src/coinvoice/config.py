@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from coinvoice.domain.assets import CHAINS, COMPANY_ASSETS, INVOICE_CURRENCIES, PAYMENT_ASSETS, UNSUPPORTED_ASSETS
 from coinvoice.domain.fees import FeePolicy
@@ -76,6 +77,22 @@ class ChainSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where invoices and receipts are emailed from: COINVOICE_SMTP_URL (smtp://user:pass@host:port, or smtps://
+    for TLS from the start), COINVOICE_SMTP_SECURITY (starttls | tls | none), COINVOICE_SMTP_FROM."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security: str = "starttls"
+    sender: str = "coinvoice@localhost"
+    timeout_seconds: float = 30.0
+    retry_base_seconds: float = 30.0
+    max_attempts: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None
     host: str = "127.0.0.1"
@@ -101,6 +118,7 @@ class Settings:
     webhook_concurrency: int = 32
     master_key: bytes = b""
     expiry_batch: int = 500
+    smtp: SmtpSettings | None = None
     #: payment asset code -> token contract (usdterc20, usdc, trc20usdt); empty means the mainnet defaults
     token_contracts: Mapping[str, str] = field(default_factory=dict)
     # rates: the cache refresh, what counts as fresh and agreed, per-asset spreads, stablecoin pegs
@@ -477,4 +495,31 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rates_pegs=_pegs(env),
         network_fee_max_percent=_percent(env, "COINVOICE_NETWORK_FEE_MAX_PERCENT", "5"),
         network_fee_fallback=_network_fee_fallback(env),
+        smtp=_smtp(env),
+    )
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    raw = (env.get("COINVOICE_SMTP_URL") or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError("COINVOICE_SMTP_URL must look like smtp://user:pass@host:port (or smtps://)")
+    default_security = "tls" if parts.scheme == "smtps" else "starttls"
+    security = (env.get("COINVOICE_SMTP_SECURITY") or default_security).strip().lower()
+    if security not in ("starttls", "tls", "none"):
+        raise ConfigError("COINVOICE_SMTP_SECURITY must be starttls, tls or none")
+    try:
+        port = parts.port or (465 if security == "tls" else 587)
+    except ValueError as exc:
+        raise ConfigError("COINVOICE_SMTP_URL has an invalid port") from exc
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        security=security,
+        sender=(env.get("COINVOICE_SMTP_FROM") or f"coinvoice@{parts.hostname}").strip(),
+        retry_base_seconds=_seconds(env, "COINVOICE_SMTP_RETRY_BASE_SECONDS", 30.0),
     )

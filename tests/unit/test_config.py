@@ -298,3 +298,36 @@ def test_an_api_key_is_read_per_chain_and_never_shown(load):
 def test_sol_and_ton_are_confirmed_at_finality_by_default(load):
     settings = load()
     assert (settings.confirmations_for("sol"), settings.confirmations_for("ton")) == (1, 1)
+
+
+def test_smtp_url_gives_host_port_credentials_and_security(load):
+    assert load().smtp is None
+    smtp = load(
+        COINVOICE_SMTP_URL="smtp://bill%40shop:p%3Ass@127.0.0.1:2525", COINVOICE_SMTP_FROM="b@shop.example"
+    ).smtp
+    assert (smtp.host, smtp.port, smtp.username, smtp.password, smtp.security, smtp.sender) == (
+        "127.0.0.1",
+        2525,
+        "bill@shop",
+        "p:ss",
+        "starttls",
+        "b@shop.example",
+    )
+    assert "p:ss" not in repr(smtp)
+    tls = load(COINVOICE_SMTP_URL="smtps://127.0.0.1").smtp
+    assert (tls.port, tls.security) == (465, "tls")
+    assert load(COINVOICE_SMTP_URL="smtp://127.0.0.1", COINVOICE_SMTP_SECURITY="none").smtp.security == "none"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"COINVOICE_SMTP_URL": "http://127.0.0.1"},
+        {"COINVOICE_SMTP_URL": "smtp://"},
+        {"COINVOICE_SMTP_URL": "smtp://127.0.0.1", "COINVOICE_SMTP_SECURITY": "ssl3"},
+        {"COINVOICE_SMTP_URL": "smtp://127.0.0.1:99999"},
+    ],
+)
+def test_bad_smtp_settings_are_config_errors(load, env):
+    with pytest.raises(ConfigError, match="COINVOICE_SMTP"):
+        load(**env)

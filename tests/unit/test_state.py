@@ -8,11 +8,13 @@ import pytest
 
 from coinvoice.domain.invoice import Status
 from coinvoice.domain.state import (
+    BILLING_ACTIONS,
     MERCHANT_DECISIONS,
     DepositFacts,
     InvoiceFacts,
     Policy,
     advance,
+    billing_action,
     derive_status,
     within_limit,
 )
@@ -30,7 +32,7 @@ def dep(amount: int = DUE, conf: int = 1, at: datetime = FILLED + timedelta(minu
 
 
 def inv(status: Status, resolution: str | None = None) -> InvoiceFacts:
-    if status is Status.CREATED:
+    if status in (Status.CREATED, Status.DRAFT):
         return InvoiceFacts(status, None, None, resolution)
     return InvoiceFacts(status, EXPIRES, DUE, resolution)
 
@@ -301,6 +303,16 @@ CASES = [
         ["invoice.done"],
         now=AFTER,
     ),
+    Case("a draft never moves by itself", inv(Status.DRAFT), [dep()], Status.DRAFT, [], now=AFTER),
+    Case("a voided invoice stays voided when a deposit arrives", inv(Status.VOIDED), [dep()], Status.VOIDED, []),
+    Case(
+        "an uncollectible invoice stays uncollectible past expiry",
+        inv(Status.UNCOLLECTIBLE),
+        [],
+        Status.UNCOLLECTIBLE,
+        [],
+        now=AFTER,
+    ),
 ]
 
 
@@ -350,3 +362,39 @@ def test_merchant_decisions_only_resolve_wrong_or_expired_invoices():
     assert MERCHANT_DECISIONS[(Status.WRONG, "reject")] is Status.REFUNDED
     assert MERCHANT_DECISIONS[(Status.EXPIRED, "accept")] is Status.DONE
     assert {s for s, _ in MERCHANT_DECISIONS} == {Status.WRONG, Status.EXPIRED}
+
+
+#: (from, action, a payment seen) -> the new status, or None when the state does not allow the action.
+BILLING_CASES = [
+    (Status.DRAFT, "finalize", False, Status.CREATED),
+    (Status.CREATED, "finalize", False, None),
+    (Status.CREATED, "void", False, Status.VOIDED),
+    (Status.PENDING, "void", False, Status.VOIDED),
+    (Status.EXPIRED, "void", False, Status.VOIDED),
+    (Status.EXPIRED, "void", True, None),
+    (Status.UNCOLLECTIBLE, "void", False, Status.VOIDED),
+    (Status.PROCESSING, "void", True, None),
+    (Status.WRONG, "void", True, None),
+    (Status.DONE, "void", True, None),
+    (Status.DRAFT, "void", False, None),
+    (Status.VOIDED, "void", False, None),
+    (Status.CREATED, "mark_uncollectible", False, Status.UNCOLLECTIBLE),
+    (Status.PENDING, "mark_uncollectible", False, Status.UNCOLLECTIBLE),
+    (Status.EXPIRED, "mark_uncollectible", False, Status.UNCOLLECTIBLE),
+    (Status.WRONG, "mark_uncollectible", True, Status.UNCOLLECTIBLE),
+    (Status.DONE, "mark_uncollectible", True, None),
+    (Status.PROCESSING, "mark_uncollectible", True, None),
+    (Status.DRAFT, "mark_uncollectible", False, None),
+    (Status.VOIDED, "mark_uncollectible", False, None),
+    (Status.UNCOLLECTIBLE, "mark_uncollectible", False, None),
+]
+
+
+@pytest.mark.parametrize(("status", "action", "paid", "expected"), BILLING_CASES)
+def test_billing_action(status: Status, action: str, paid: bool, expected: Status | None):
+    assert billing_action(status, action, paid) is expected
+
+
+def test_every_billing_transition_is_in_the_table():
+    covered = {(s, a) for s, a, _, e in BILLING_CASES if e is not None}
+    assert covered == set(BILLING_ACTIONS)

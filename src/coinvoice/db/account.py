@@ -17,7 +17,8 @@ _BY_ID = "WHERE i.id = $1"
 assert VIEW_SQL.rstrip().endswith(_BY_ID), "the invoice view query changed shape; update LIST_SQL"
 #: The invoice view query for a page of a company's invoices, newest first, keyed by (created_at, id).
 LIST_SQL = (
-    VIEW_SQL.rstrip()[: -len(_BY_ID)] + " WHERE i.company_id = $1 AND ($2::text[] IS NULL OR i.status = ANY($2))"
+    VIEW_SQL.rstrip()[: -len(_BY_ID)]
+    + " WHERE i.company_id = $1 AND i.deleted_at IS NULL AND ($2::text[] IS NULL OR i.status = ANY($2))"
     " AND ($3::timestamptz IS NULL OR i.created_at >= $3) AND ($4::timestamptz IS NULL OR i.created_at < $4)"
     " AND ($5::timestamptz IS NULL OR (i.created_at, i.id) < ($5, $6::uuid))"
     " ORDER BY i.created_at DESC, i.id DESC LIMIT $7"

@@ -12,6 +12,7 @@ from coinvoice.domain.money import round_price
 
 
 class Status(StrEnum):
+    DRAFT = "draft"  # a billing invoice being written: not payable, editable, deletable
     CREATED = "created"
     PENDING = "pending"
     PROCESSING = "processing"
@@ -20,12 +21,16 @@ class Status(StrEnum):
     REFUNDED = "refunded"
     FAILED = "failed"
     EXPIRED = "expired"
+    VOIDED = "voided"  # a billing invoice cancelled by the merchant
+    UNCOLLECTIBLE = "uncollectible"  # a billing invoice the merchant gave up on
 
 
 #: Statuses from which nothing moves on by itself.
-TERMINAL = frozenset({Status.REFUNDED, Status.FAILED})
+TERMINAL = frozenset({Status.REFUNDED, Status.FAILED, Status.DRAFT, Status.VOIDED, Status.UNCOLLECTIBLE})
 #: Statuses in which a filled invoice may no longer be filled again or paid anew.
-CLOSED = frozenset({Status.DONE, Status.REFUNDED, Status.FAILED, Status.EXPIRED})
+CLOSED = frozenset(
+    {Status.DONE, Status.REFUNDED, Status.FAILED, Status.EXPIRED, Status.DRAFT, Status.VOIDED, Status.UNCOLLECTIBLE}
+)
 
 
 @dataclass(frozen=True, slots=True)

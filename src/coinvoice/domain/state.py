@@ -48,6 +48,9 @@ MESSAGES = {
     Status.REFUNDED: "Payment rejected by the merchant",
     Status.FAILED: "Invoice could not be processed",
     Status.EXPIRED: "Invoice expired without payment",
+    Status.DRAFT: "Draft invoice created",
+    Status.VOIDED: "Invoice voided by the merchant",
+    Status.UNCOLLECTIBLE: "Invoice marked uncollectible by the merchant",
 }
 
 
@@ -97,3 +100,28 @@ MERCHANT_DECISIONS = {
     (Status.WRONG, "reject"): Status.REFUNDED,
     (Status.EXPIRED, "accept"): Status.DONE,
 }
+
+
+#: Transitions a merchant makes on a billing invoice, (from, action) -> to. "Open" is created (not yet
+#: filled), pending (a quote running, nothing received) and expired (past due, or its quote ran out unpaid).
+#: Voiding needs no payment in progress or done; the caller checks deposits for pending and expired.
+BILLING_ACTIONS = {
+    (Status.DRAFT, "finalize"): Status.CREATED,
+    (Status.CREATED, "void"): Status.VOIDED,
+    (Status.PENDING, "void"): Status.VOIDED,
+    (Status.EXPIRED, "void"): Status.VOIDED,
+    (Status.UNCOLLECTIBLE, "void"): Status.VOIDED,
+    (Status.CREATED, "mark_uncollectible"): Status.UNCOLLECTIBLE,
+    (Status.PENDING, "mark_uncollectible"): Status.UNCOLLECTIBLE,
+    (Status.EXPIRED, "mark_uncollectible"): Status.UNCOLLECTIBLE,
+    (Status.WRONG, "mark_uncollectible"): Status.UNCOLLECTIBLE,
+}
+
+
+def billing_action(status: Status, action: str, has_payment: bool) -> Status | None:
+    """The status a billing invoice moves to on ``action``, or None when its state does not allow it.
+    A payment seen (``has_payment``) forbids voiding: the money has to be settled first."""
+    new = BILLING_ACTIONS.get((status, action))
+    if new is Status.VOIDED and has_payment:
+        return None
+    return new

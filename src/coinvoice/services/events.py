@@ -11,7 +11,9 @@ from coinvoice.db import deposits as db_deposits
 from coinvoice.db import events as db_events
 from coinvoice.db import invoices as db_invoices
 from coinvoice.db.connection import Conn
+from coinvoice.domain.billing import solidgate_type
 from coinvoice.domain.state import Event
+from coinvoice.services.mail import queue_email
 from coinvoice.services.views import deposit_view, invoice_view, wire_time
 
 
@@ -20,6 +22,7 @@ def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: 
     return {
         "eventId": str(event_id),
         "type": event.type,
+        "eventType": solidgate_type(event.type),
         "invoiceId": view["id"],
         "status": event.status.value,
         "message": event.message,
@@ -34,7 +37,10 @@ async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Eve
     assert row is not None, "events are emitted for existing invoices"
     now = datetime.now(UTC)
     event_id = uuid.uuid4()
-    payload = event_payload(event_id, event, invoice_view(row, settings), now)
+    view = invoice_view(row, settings)
+    payload = event_payload(event_id, event, view, now)
+    if event.type == "invoice.done" and settings.smtp is not None and row["client_email"]:
+        await queue_email(conn, settings, row["company_id"], "receipt", row["client_email"], view)
     await db_events.insert_event(
         conn,
         event_id=event_id,
@@ -58,6 +64,7 @@ async def emit_deposit_event(
     payload = {
         "eventId": str(event_id),
         "type": type,
+        "eventType": solidgate_type(type),
         "invoiceId": str(row["invoice_id"]) if row["invoice_id"] else None,
         "createdAt": wire_time(now),
         "deposit": deposit_view(row, settings),

@@ -29,9 +29,10 @@ from coinvoice.domain.money import fmt
 from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.rates.service import RateService
+from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
 from coinvoice.services.rates import rate_sources_json
-from coinvoice.services.views import invoice_view
+from coinvoice.services.views import invoice_view, public_view
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(
@@ -61,9 +62,9 @@ def _request_hash(new: NewInvoice) -> bytes:
 
 async def get_view(pool: ConnOrPool, settings: Settings, invoice_id: uuid.UUID) -> dict[str, Any]:
     row = await db.fetch_view_row(pool, invoice_id)
-    if row is None:
+    if row is None or row["status"] == Status.DRAFT or row["deleted_at"] is not None:  # drafts are the merchant's
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
-    return invoice_view(row, settings)
+    return public_view(invoice_view(row, settings))
 
 
 async def create_regular(
@@ -193,7 +194,12 @@ async def fill(
         inv = await db.lock_invoice(conn, invoice_id)
         if inv is None:
             raise NotFound("invoice_not_found", "no invoice with this id", "id")
+        if await reopen_if_lapsed(conn, settings, invoice_id, datetime.now(UTC)):  # billing: a fresh quote
+            inv = await db.lock_invoice(conn, invoice_id)
+            assert inv is not None
         status = Status(inv["status"])
+        if status is Status.DRAFT:
+            raise NotFound("invoice_not_found", "no invoice with this id", "id")
         if status in CLOSED:
             raise Conflict("invoice_closed", f"the invoice is {status.value} and cannot be filled", "status")
         if status is Status.PENDING and inv["expires_at"] <= datetime.now(UTC):

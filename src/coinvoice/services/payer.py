@@ -13,7 +13,7 @@ from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
 from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
 from coinvoice.domain.errors import NotFound
-from coinvoice.services.views import invoice_view
+from coinvoice.services.views import invoice_view, public_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +29,10 @@ def payable_assets(allowed: dict[str, bool], wallet_chains: set[str]) -> tuple[P
 
 async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid.UUID) -> PayerInvoice:
     row = await db.fetch_view_row(pool, invoice_id)
-    if row is None:
+    if row is None or row["status"] == "draft" or row["deleted_at"] is not None:  # drafts are the merchant's
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
     choices: tuple[PaymentAsset, ...] = ()
     if row["status"] == "created" and not row["preset_currency"]:
         chains = await db_companies.wallet_chains(pool, row["company_id"])
         choices = payable_assets(row["assets"], chains)
-    return PayerInvoice(invoice_view(row, settings), choices)
+    return PayerInvoice(public_view(invoice_view(row, settings)), choices)

@@ -10,6 +10,7 @@ import asyncpg
 
 from coinvoice.config import Settings
 from coinvoice.domain.assets import COMPANY_ASSETS, PAYMENT_ASSETS
+from coinvoice.domain.billing import billing_fields
 from coinvoice.domain.money import fmt, from_base_units
 
 
@@ -45,6 +46,8 @@ def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) ->
         "invoiceContent": content,
         "redirectURL": row["redirect_url"],
     }
+    if row.get("kind") == "billing":
+        view |= billing_fields(row, settings.public_url, wire_time)
     if row["filled_at"] is None:
         return view
     decimals = row["decimals"]
@@ -90,6 +93,12 @@ def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) ->
             for d in live
         ]
     view["expiredAt"] = wire_time(row["expires_at"])
+    return view
+
+
+def public_view(view: dict[str, Any]) -> dict[str, Any]:
+    """What anyone with the invoice link may read: the merchant's own metadata is left out."""
+    view.pop("metadata", None)
     return view
 
 

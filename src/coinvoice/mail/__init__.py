@@ -1,0 +1,1 @@
+"""Email: invoice and receipt messages rendered from templates, and the SMTP sender of the outbox."""
