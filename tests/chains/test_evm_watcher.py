@@ -50,8 +50,8 @@ async def merchant(api, company, pool):
 
 
 @pytest.fixture
-async def watcher(eth_settings, pool):
-    watcher = evm_watcher(eth_settings, pool)
+async def watcher(eth_settings, pool, session):
+    watcher = evm_watcher(eth_settings, pool, http=session)  # the app's shared session, as the registry passes it
     try:
         await watcher.poll()
         assert watcher.misconfigured is None
