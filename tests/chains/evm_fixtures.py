@@ -36,8 +36,8 @@ async def eth_merchant(api, company, pool):
 
 
 @pytest.fixture
-async def eth_watcher(eth_settings, pool):
-    watcher = evm_watcher(eth_settings, pool)
+async def eth_watcher(eth_settings, pool, session):
+    watcher = evm_watcher(eth_settings, pool, http=session)  # the app's shared session, as the registry passes it
     try:
         await watcher.poll()
         assert watcher.misconfigured is None

@@ -8,6 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import asyncpg
 
 from coinvoice.chains.evm.adapter import EvmAdapter
@@ -47,8 +48,15 @@ def evm_settings(
     )
 
 
-def evm_watcher(settings: Settings, pool: asyncpg.Pool, chain: str = "ethereum", **options: Any) -> BlockFollower:
-    return BlockFollower(EvmAdapter.from_settings(CHAINS[chain], settings), settings, pool, **options)
+def evm_watcher(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    chain: str = "ethereum",
+    http: aiohttp.ClientSession | None = None,
+    **options: Any,
+) -> BlockFollower:
+    """A follower over ``chain``'s node; with ``http`` the adapter shares that session, as in the app."""
+    return BlockFollower(EvmAdapter.from_settings(CHAINS[chain], settings, http), settings, pool, **options)
 
 
 async def accept_evm(api, company: dict[str, str], pool: asyncpg.Pool, chain: str, assets: list[str]) -> None:

@@ -90,10 +90,11 @@ class AnvilRpcError(RuntimeError):
 class AnvilNode:
     """An anvil node on 127.0.0.1 with its own datadir and port; the chain survives stop() and start()."""
 
-    def __init__(self, datadir: Path, port: int, chain_id: int = 31337) -> None:
+    def __init__(self, datadir: Path, port: int, chain_id: int = 31337, extra_args: Sequence[str] = ()) -> None:
         self.datadir = datadir
         self.port = port
         self.chain_id = chain_id
+        self.extra_args = tuple(extra_args)  # more anvil options, after the harness's own
         self.rpc_url = f"http://127.0.0.1:{port}"
         self.state_path = datadir / "state.json"
         self.accounts = ACCOUNTS
@@ -107,6 +108,11 @@ class AnvilNode:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The anvil process id while it runs (the EVM bench reads its CPU time)."""
+        return self._process.pid if self.running else None
 
     def start(self) -> None:
         """Start anvil, loading `state.json` (blocks, receipts, historical states) if an earlier run dumped one."""
@@ -129,6 +135,7 @@ class AnvilNode:
             # states evicted from memory go here, not to ~/.foundry
             "--cache-path",
             str(self.datadir / "cache"),
+            *self.extra_args,
         ]
         log = open(self.datadir / "anvil.out", "ab")  # the child keeps its own copy of the fd
         try:
@@ -392,8 +399,11 @@ class AnvilNode:
         raise RuntimeError(f"anvil RPC not ready after {READY_TIMEOUT:.0f} s ({last_error})\n{self.log_tail()}")
 
 
-def start_anvil(chain_id: int = 31337, datadir: Path | None = None) -> AnvilNode:
-    """Start a fresh anvil node (automine on, 10 funded dev accounts) on a free port of 127.0.0.1."""
+def start_anvil(chain_id: int = 31337, datadir: Path | None = None, extra_args: Sequence[str] = ()) -> AnvilNode:
+    """Start a fresh anvil node (automine on, 10 funded dev accounts) on a free port of 127.0.0.1.
+
+    ``extra_args`` are more anvil options (the EVM bench keeps no history on disk with ``--prune-history``).
+    """
     if not (ANVIL.is_file() and os.access(ANVIL, os.X_OK)):
         raise AnvilMissing(
             f"anvil not found at {ANVIL}: `scripts/setup.sh test` installs it (npm ci, from package-lock.json); "
@@ -401,7 +411,7 @@ def start_anvil(chain_id: int = 31337, datadir: Path | None = None) -> AnvilNode
         )
     datadir = datadir or Path(tempfile.mkdtemp(prefix=f"coinvoice-anvil-{chain_id}-"))
     for attempt in itertools.count(1):
-        node = AnvilNode(datadir, _free_port(), chain_id)
+        node = AnvilNode(datadir, _free_port(), chain_id, extra_args)
         try:
             node.start()
             return node

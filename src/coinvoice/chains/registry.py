@@ -34,7 +34,7 @@ def _utxo(chain: Chain, settings: Settings, http: aiohttp.ClientSession) -> Chai
 def _evm(chain: Chain, settings: Settings, http: aiohttp.ClientSession) -> ChainAdapter:
     from coinvoice.chains.evm.adapter import EvmAdapter  # web3 loads slowly: only where an EVM chain is watched
 
-    return EvmAdapter.from_settings(chain, settings)
+    return EvmAdapter.from_settings(chain, settings, http)
 
 
 def _tron(chain: Chain, settings: Settings, http: aiohttp.ClientSession) -> ChainAdapter:

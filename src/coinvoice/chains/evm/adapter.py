@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import aiohttp
+from eth_hash.auto import keccak
 from eth_typing import HexStr
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import Web3Exception
@@ -26,14 +27,32 @@ TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 DECIMALS_CALL = HexStr("0x313ce567")  # decimals()
 NATIVE_INDEX = -1  # a transaction's own value; internal calls are -2 - n, token transfers their log index
 RPC_TIMEOUT_SECONDS = 30.0
+_HIGH_NIBBLES = frozenset("89abcdef")  # EIP-55: a letter is upper case where the hash's nibble is 8 or more
+
+
+def web3_client(rpc_url: str) -> AsyncWeb3:
+    """AsyncWeb3 over HTTP as the adapter uses it: a bounded timeout and no retries (the follower backs off)."""
+    provider = AsyncHTTPProvider(
+        rpc_url,
+        request_kwargs={"timeout": aiohttp.ClientTimeout(total=RPC_TIMEOUT_SECONDS)},
+        exception_retry_configuration=None,
+    )
+    return AsyncWeb3(provider)
+
+
+async def use_session(w3: AsyncWeb3, http: aiohttp.ClientSession) -> None:
+    """Make ``w3`` send its requests through ``http`` (kept-alive connections) in the running event loop."""
+    provider = w3.provider
+    assert isinstance(provider, AsyncHTTPProvider)
+    await provider.cache_async_session(http)
 
 
 class EvmBlock:
-    """What one block holds for us: value-carrying transactions, Transfer logs, internal calls."""
+    """What one block holds for us: value-carrying transactions, Transfer logs with their recipient, internal calls."""
 
     __slots__ = ("calls", "logs", "txs")
 
-    def __init__(self, txs: list[Any], logs: list[Any], calls: list[InternalCall]) -> None:
+    def __init__(self, txs: list[Any], logs: list[tuple[str, Any]], calls: list[InternalCall]) -> None:
         self.txs = txs
         self.logs = logs
         self.calls = calls
@@ -50,6 +69,7 @@ class EvmAdapter:
         chain_id: int,
         tokens: Mapping[str, str],
         internal_transfers: bool = True,
+        http: aiohttp.ClientSession | None = None,
     ) -> None:
         self.chain = chain.name
         self.native = chain.native
@@ -58,27 +78,35 @@ class EvmAdapter:
         self._tokens = {AsyncWeb3.to_checksum_address(contract): code for code, contract in tokens.items()}
         self._internal = internal_transfers
         self._trace_method: str | None = None  # trace_block | debug_traceBlockByNumber, found by check()
+        self._http = http  # a shared keep-alive session; None: web3's own (a new connection per request)
+        self._handover: asyncio.Future[None] | None = None
 
     @classmethod
-    def from_settings(cls, chain: Chain, settings: Settings) -> EvmAdapter:
+    def from_settings(cls, chain: Chain, settings: Settings, http: aiohttp.ClientSession | None = None) -> EvmAdapter:
+        """The adapter for ``chain``'s configured node; pass the app's ``http`` session to reuse connections."""
         chain_settings = settings.chain(chain.name)
         assert chain_settings.rpc_url is not None and chain_settings.chain_id is not None
-        provider = AsyncHTTPProvider(
-            chain_settings.rpc_url,
-            request_kwargs={"timeout": aiohttp.ClientTimeout(total=RPC_TIMEOUT_SECONDS)},
-            exception_retry_configuration=None,  # the follower backs off itself
-        )
         return cls(
             chain,
-            AsyncWeb3(provider),
+            web3_client(chain_settings.rpc_url),
             chain_id=chain_settings.chain_id,
             tokens=settings.tokens_of(chain.name),
             internal_transfers=chain_settings.internal_transfers,
+            http=http,
         )
+
+    async def _connect(self) -> None:
+        """Hand our session to web3 before its first request (its own sessions close the connection after each)."""
+        if self._http is None:
+            return
+        if self._handover is None:
+            self._handover = asyncio.ensure_future(use_session(self._w3, self._http))
+        await self._handover
 
     # --- start-up checks -------------------------------------------------------------------------
 
     async def check(self) -> None:
+        await self._connect()
         node_id = await self._call(self._w3.eth.chain_id)
         if node_id != self._chain_id:
             raise ChainMisconfigured(
@@ -124,9 +152,11 @@ class EvmAdapter:
     # --- the follower's questions ------------------------------------------------------------------
 
     async def tip(self) -> int:
+        await self._connect()
         return int(await self._call(self._w3.eth.block_number))
 
     async def block_hashes(self, heights: list[int]) -> dict[int, str]:
+        await self._connect()
         blocks = await asyncio.gather(*(self._call(self._w3.eth.get_block(h)) for h in heights), return_exceptions=True)
         found = {}
         for height, block in zip(heights, blocks, strict=True):
@@ -138,6 +168,7 @@ class EvmAdapter:
         return found
 
     async def fetch_blocks(self, first: int, last: int) -> list[Block]:
+        await self._connect()
         heights = list(range(first, last + 1))
         try:
             raw_blocks = await asyncio.gather(*(self._call(self._w3.eth.get_block(h, True)) for h in heights))
@@ -157,7 +188,7 @@ class EvmAdapter:
             )
             data = EvmBlock(
                 [tx for tx in raw["transactions"] if tx["value"] > 0 and tx.get("to")],
-                [e for e in by_block.pop(ref.hash, []) if len(e["topics"]) == 3],
+                [(_topic_address(e["topics"][2]), e) for e in by_block.pop(ref.hash, []) if len(e["topics"]) == 3],
                 calls.get(ref.height, []),
             )
             blocks.append(Block(ref, data, _addresses(data)))
@@ -166,6 +197,7 @@ class EvmAdapter:
         return blocks
 
     async def transfers(self, block: Block, ours: Collection[str]) -> list[Transfer]:
+        await self._connect()
         wanted = set(ours)
         data: EvmBlock = block.data
         found: list[Transfer] = []
@@ -181,8 +213,7 @@ class EvmAdapter:
                 found.append(
                     self._transfer(call.txid, -2 - call.position, call.to, call.value, self.native, None, block)
                 )
-        for entry in data.logs:
-            to = _topic_address(entry["topics"][2])
+        for to, entry in data.logs:
             if to in wanted:
                 contract = entry["address"]
                 amount = int.from_bytes(bytes(entry["data"])[:32], "big") if len(entry["data"]) >= 32 else 0
@@ -210,9 +241,19 @@ class EvmAdapter:
     async def _succeeded(self, transfers: list[Transfer]) -> list[Transfer]:
         """Drop native and internal transfers of transactions that reverted (logs of reverted ones never exist)."""
         txids = sorted({t.txid for t in transfers if t.contract is None})
-        receipts = await asyncio.gather(*(self._call(self._w3.eth.get_transaction_receipt(HexStr(t))) for t in txids))
-        failed = {txid for txid, r in zip(txids, receipts, strict=True) if r is None or r["status"] != 1}
+        statuses = await asyncio.gather(*(self._receipt_status(t) for t in txids))
+        failed = {txid for txid, status in zip(txids, statuses, strict=True) if status != 1}
         return [t for t in transfers if t.txid not in failed]
+
+    async def _receipt_status(self, txid: str) -> int:
+        """A mined transaction's receipt status (1: succeeded), read raw: only this field of the receipt is used."""
+        reply = await self._raw("eth_getTransactionReceipt", [txid])
+        if "error" in reply:
+            raise NodeUnavailable(f"eth_getTransactionReceipt of {txid} failed: {reply['error']}")
+        receipt = reply.get("result")
+        if receipt is None:  # a transaction of a block we just read: the node lost it (a reorg under us)
+            raise NodeUnavailable(f"TransactionNotFound: no receipt for {txid}")
+        return int(receipt["status"], 16)
 
     async def _internal_calls(self, heights: list[int]) -> dict[int, list[InternalCall]]:
         if self._trace_method is None:
@@ -257,9 +298,12 @@ def _addresses(data: EvmBlock) -> set[str]:
     """Every address the block may pay: value recipients, internal call targets, Transfer recipients."""
     found = {tx["to"] for tx in data.txs}
     found.update(c.to for c in data.calls)
-    found.update(_topic_address(e["topics"][2]) for e in data.logs)
+    found.update(to for to, _ in data.logs)
     return found
 
 
 def _topic_address(topic: Any) -> str:
-    return AsyncWeb3.to_checksum_address(bytes(topic)[-20:])
+    """The EIP-55 checksummed address in a 32-byte topic: web3's to_checksum_address without its checks (hot path)."""
+    hex_address = bytes(topic)[-20:].hex()
+    digest = keccak(hex_address.encode()).hex()
+    return "0x" + "".join(c.upper() if d in _HIGH_NIBBLES else c for c, d in zip(hex_address, digest, strict=False))
