@@ -31,12 +31,20 @@ from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "worker")
 DSN = web.AppKey("dsn", str)
+RUN_MIGRATIONS = web.AppKey("run_migrations", bool)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     dsn = app.get(DSN) or database_url(app[SETTINGS])
     pool = await create_pool(dsn)
     app[POOL] = pool
+    if app.get(RUN_MIGRATIONS):  # before any job, cache or watcher reads a table (they start after this)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
     app[COMPANIES] = CompanyCache(pool, dsn)
     await app[COMPANIES].start()
     yield
@@ -69,9 +77,8 @@ def create_app(
     app[JOBS] = []
     if dsn:
         app[DSN] = dsn
+    app[RUN_MIGRATIONS] = run_migrations
     app.cleanup_ctx.append(_database)
-    if run_migrations:
-        app.on_startup.append(_migrate)
     app.cleanup_ctx.append(_http)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", metrics_handler)
@@ -90,8 +97,3 @@ def create_app(
         install_rate_refresh(app)
         app.cleanup_ctx.append(scheduler_ctx)
     return app
-
-
-async def _migrate(app: web.Application) -> None:
-    async with app[POOL].acquire() as conn:
-        await migrate(conn)

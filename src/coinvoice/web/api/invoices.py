@@ -29,8 +29,10 @@ async def create_regular(request: web.Request) -> web.Response:
     company = await require_company(request)
     body = parse(CreateRegularIn, await read_json(request))
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise Invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters", "Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
+        raise Invalid(
+            "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key"
+        )
     new = service.NewInvoice(
         invoice_currency=body.invoiceCurrency,
         items=[Item(i.name, i.price) for i in body.items],

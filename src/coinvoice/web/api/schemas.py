@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictStr, ValidationError
@@ -14,36 +14,76 @@ from pydantic_core import PydanticCustomError
 from coinvoice.domain.assets import INVOICE_CURRENCIES, PAYMENT_ASSETS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import MAX_ITEM_NAME, MAX_ITEMS
+from coinvoice.domain.text import decimal_problem, plain_decimal, text_problem, url_problem
 
 M = TypeVar("M", bound=BaseModel)
 MAX_PRICE = Decimal("1e15")
+MAX_PRICE_PLACES = 18
+MAX_DEPTH = 32
+_NO_BODY = object()
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than ``limit`` (strings ignored); checked before the
+    parser sees it, whose recursion a hostile body could exhaust."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, numbers as Decimal (never float); a clear 400 otherwise."""
+async def read_json(request: web.Request, *, empty: Any = _NO_BODY) -> Any:
+    """The request body as JSON, numbers as Decimal (never float); a clear 400 otherwise.
+
+    ``empty`` is what an empty body stands for, where the endpoint allows one; otherwise it is invalid JSON.
+    """
     raw = await request.read()
+    if not raw.strip():
+        return None if empty is _NO_BODY else empty
+    if too_deep(raw):
+        raise Invalid("invalid_json", f"the body nests arrays and objects more than {MAX_DEPTH} deep", None)
     try:
-        return json.loads(raw or b"null", parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("invalid_json", f"the body is not valid JSON: {exc}", None) from exc
+        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise Invalid("invalid_json", f"the body is not valid JSON: {exc.msg} at offset {exc.pos}", None) from None
+    except RecursionError:
+        raise Invalid("invalid_json", "the body is nested too deeply", None) from None
+    except UnicodeDecodeError:
+        raise Invalid("invalid_json", "the body is not UTF-8", None) from None
+    except ValueError as exc:
+        what = "a number in the body has too many digits" if "digits" in str(exc) else "the body is not valid JSON"
+        raise Invalid("invalid_json", what, None) from None
 
 
 def _price(value: Any) -> Decimal:
+    """A JSON number or a plain ASCII decimal string, below 1e15 in size with at most 18 decimal places."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise PydanticCustomError("invalid_price", "price must be a number")
-    try:
-        price = Decimal(value) if not isinstance(value, Decimal) else value
-    except InvalidOperation:
-        raise PydanticCustomError("invalid_price", "price must be a number") from None
-    if not price.is_finite():
-        raise PydanticCustomError("invalid_price", "price must be a finite number")
-    if abs(price) >= MAX_PRICE:
-        raise PydanticCustomError("invalid_price", "price is too large")
+        raise PydanticCustomError("invalid_price", 'price must be a number or a plain decimal string like "10.99"')
+    if isinstance(value, str):
+        parsed = plain_decimal(value)
+        if parsed is None:
+            raise PydanticCustomError("invalid_price", 'price must be a plain decimal string like "10.99" or -3')
+        value = parsed
+    price = Decimal(value)
+    if problem := decimal_problem(price, max_places=MAX_PRICE_PLACES, below=MAX_PRICE):
+        raise PydanticCustomError("invalid_price", f"price {problem}")
     return price
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise PydanticCustomError("invalid_text", problem)
+    return value
 
 
 def _lower_choice(choices: tuple[str, ...], code: str, what: str) -> Any:
@@ -60,11 +100,10 @@ def _lower_choice(choices: tuple[str, ...], code: str, what: str) -> Any:
 def _http_url(value: Any) -> Any:
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > 2048:
-        raise PydanticCustomError("invalid_url", "must be an http(s) URL of at most 2048 characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise PydanticCustomError("invalid_url", "must be an absolute http or https URL")
+    if not isinstance(value, str):
+        raise PydanticCustomError("invalid_url", "must be an http(s) URL or null")
+    if problem := url_problem(value):
+        raise PydanticCustomError("invalid_url", problem)
     return value
 
 
@@ -73,7 +112,7 @@ def _item_name(value: Any) -> Any:
         raise PydanticCustomError("invalid_name", "name must not be empty")
     if isinstance(value, str) and len(value) > MAX_ITEM_NAME:
         raise PydanticCustomError("name_too_long", f"name must be at most {MAX_ITEM_NAME} characters")
-    return value
+    return _text(value)
 
 
 Price = Annotated[Decimal, BeforeValidator(_price)]
@@ -99,8 +138,8 @@ class CreateRegularIn(BaseModel):
 
 
 class ProceedIn(BaseModel):
-    clientEmail: Annotated[StrictStr, Field(max_length=254)]
-    paymentCurrency: StrictStr | None = None
+    clientEmail: Annotated[StrictStr, Field(max_length=254), BeforeValidator(_text)]
+    paymentCurrency: Annotated[StrictStr | None, BeforeValidator(_text)] = None
 
 
 class WalletIn(BaseModel):
