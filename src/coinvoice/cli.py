@@ -9,8 +9,6 @@ import logging
 import sys
 import uuid
 
-from aiohttp import web
-
 from coinvoice.config import ConfigError, Settings, load_settings
 from coinvoice.db.migrate import migrate
 from coinvoice.db.pool import create_pool, database_url
@@ -84,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"configuration error: {exc}", file=sys.stderr)
             return 2
-        web.run_app(app, host=settings.host, port=settings.port, print=None)
+        from coinvoice.web.server import serve
+
+        asyncio.run(serve(app, settings.host, settings.port))
     return 0
 
 

@@ -340,3 +340,44 @@ async def test_internationalised_emails_are_accepted(api, company, email):
     await accept_ltc(api, token)
     status, body = await fill(api, (await create_invoice(api, token))["id"], email=email)
     assert status == 200, body
+
+
+# 17: an over-long request line (the parser answers before any route or middleware)
+async def test_an_overlong_request_line_is_a_json_error(settings, db_url):
+    from aiohttp.test_utils import TestServer
+
+    from coinvoice.app import create_app
+    from coinvoice.web.server import JsonErrorRunner
+
+    class GatewayServer(TestServer):
+        async def _make_runner(self, **kwargs):
+            return JsonErrorRunner(self.app, **kwargs)
+
+    server = GatewayServer(create_app(settings, dsn=db_url, role="api"), host="127.0.0.1")
+    await server.start_server()
+    try:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"GET /api/invoices/v1?x=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = await reader.read()
+        writer.close()
+    finally:
+        await server.close()
+    head, _, payload = data.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"400"
+    assert b"content-type: application/json" in head.lower()
+    assert error_of(payload)["code"] == "bad_request"
+
+
+# Also: what an unguessable-id reader may see
+async def test_the_unauthenticated_invoice_reads_never_show_the_payer_email(api, company):
+    token = company["publicToken"]
+    await accept_ltc(api, token)
+    invoice = await create_invoice(api, token)
+    status, filled = await fill(api, invoice["id"], email="secret@payer.example")
+    assert status == 200 and "clientEmail" not in filled
+    status, again = await fill(api, invoice["id"], email="nosy@other.example")  # a second proceed reads it back
+    assert status == 200 and "secret@payer.example" not in json.dumps(again)
+    status, view = await api.call("GET", f"{CREATE}/{invoice['id']}")
+    assert status == 200 and "clientEmail" not in view
+    status, page = await api.call("GET", "/api/invoices/v1", token=token)
+    assert page["items"][0]["clientEmail"] == "secret@payer.example"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from aiohttp import web
 
@@ -16,6 +17,13 @@ from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
 
 routes = web.RouteTableDef()
+
+
+def payer_view(view: dict[str, Any]) -> dict[str, Any]:
+    """What a reader who knows only the invoice id may see: everything but the payer's email address (the id
+    travels in links, browser history and referrers; the merchant reads the email in its invoice list and in
+    webhooks)."""
+    return {k: v for k, v in view.items() if k != "clientEmail"}
 
 
 def invoice_id_of(request: web.Request) -> uuid.UUID:
@@ -48,7 +56,7 @@ async def create_regular(request: web.Request) -> web.Response:
 @routes.get("/api/invoices/v1/regular/{invoice_id}")
 async def get_regular(request: web.Request) -> web.Response:
     view = await service.get_view(request.app[POOL], request.app[SETTINGS], invoice_id_of(request))
-    return json_response(view)
+    return json_response(payer_view(view))
 
 
 @routes.post("/api/invoices/v1/regular/{invoice_id}/proceed")
@@ -63,4 +71,4 @@ async def proceed(request: web.Request) -> web.Response:
         body.clientEmail.strip(),
         body.paymentCurrency.lower() if body.paymentCurrency else None,
     )
-    return json_response(view)
+    return json_response(payer_view(view))
