@@ -22,6 +22,7 @@ from coinvoice.web.api import rates as rates_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
+from coinvoice.web.ops import healthz, readyz, request_id_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
 from coinvoice.workers.chain_jobs import chain_watcher_jobs, watchers_ctx
@@ -58,17 +59,14 @@ async def _http(app: web.Application) -> AsyncIterator[None]:
     await app[HTTP].close()
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    await request.app[POOL].fetchval("SELECT 1")
-    return web.json_response({"status": "ok"})
-
-
 def create_app(
     settings: Settings, *, role: str = "all", dsn: str | None = None, run_migrations: bool = False
 ) -> web.Application:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    app = web.Application(middlewares=[metrics_middleware, error_middleware, company_writes_middleware])
+    app = web.Application(
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware, company_writes_middleware]
+    )
     app[METRICS] = Metrics()
     app[SETTINGS] = settings
     app[RATES] = RateService(settings)
@@ -80,7 +78,8 @@ def create_app(
     app[RUN_MIGRATIONS] = run_migrations
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http)
-    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     if role in ("all", "api"):
         app.add_routes(invoices_api.routes)

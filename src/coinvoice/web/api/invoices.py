@@ -15,6 +15,7 @@ from coinvoice.services import invoices as service
 from coinvoice.web.api.account_schemas import uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
+from coinvoice.web.ops import INVOICE_ID
 
 routes = web.RouteTableDef()
 
@@ -29,6 +30,7 @@ def payer_view(view: dict[str, Any]) -> dict[str, Any]:
 def invoice_id_of(request: web.Request) -> uuid.UUID:
     invoice_id = uuid_or_404(request.match_info["invoice_id"], "invoice_not_found", "invoice", "id")
     assert invoice_id is not None
+    INVOICE_ID.set(str(invoice_id))
     return invoice_id
 
 
