@@ -54,3 +54,21 @@ def test_json_log_lines_carry_the_request_id():
         REQUEST_ID.reset(token)
     assert line["requestId"] == "r-1" and line["message"] == "filled inv" and line["level"] == "info"
     assert line["time"].endswith("Z")
+
+
+async def test_metrics_show_invoices_deliveries_and_chain_cursors(api, company, db_url):
+    from tests.api.invoice_setup import create_invoice, sql
+
+    await create_invoice(api, company["publicToken"])
+    await sql(
+        db_url,
+        "INSERT INTO chain_cursors (chain, height, hash, updated_at) VALUES ('litecoin', 7, 'h', now() - interval '90 seconds')",
+    )
+    async with api.session.get(f"{api.base}/metrics") as resp:
+        text = await resp.text()
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(lines['coinvoice_invoices{status="created"}']) == 1
+    assert float(lines['coinvoice_chain_cursor_height{chain="litecoin"}']) == 7
+    assert float(lines['coinvoice_chain_cursor_age_seconds{chain="litecoin"}']) >= 89
+    assert 'coinvoice_webhook_deliveries{state="failed"}' in lines
+    assert "coinvoice_webhook_outbox_depth" in lines and "coinvoice_webhook_outbox_oldest_seconds" in lines
