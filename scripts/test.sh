@@ -7,4 +7,6 @@ scripts/setup.sh test
 .venv/bin/ruff check src tests bench
 .venv/bin/lint-imports
 .venv/bin/mypy
-exec .venv/bin/pytest -n 2 -q "$@"
+.venv/bin/pytest -n 2 -q "$@"
+# the API contract: schemathesis against a running gateway on real PostgreSQL (bounded, fixed seed)
+.venv/bin/python scripts/contract.py

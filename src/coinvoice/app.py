@@ -18,6 +18,7 @@ from coinvoice.web.api import account as account_api
 from coinvoice.web.api import company as company_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
+from coinvoice.web.api import openapi as openapi_api
 from coinvoice.web.api import rates as rates_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
@@ -87,6 +88,7 @@ def create_app(
         app.add_routes(account_api.routes)
         app.add_routes(merchant_invoices_api.routes)
         app.add_routes(rates_api.routes)
+        app.add_routes(openapi_api.routes)
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))

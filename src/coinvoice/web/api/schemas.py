@@ -8,7 +8,16 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from coinvoice.domain.assets import INVOICE_CURRENCIES, PAYMENT_ASSETS
@@ -115,29 +124,76 @@ def _item_name(value: Any) -> Any:
     return _text(value)
 
 
-Price = Annotated[Decimal, BeforeValidator(_price)]
-HttpUrl = Annotated[str | None, BeforeValidator(_http_url)]
+DECIMAL_PATTERN = "^-?[0-9]+(\\.[0-9]+)?$"
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_price),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_PATTERN}],
+            "description": "a JSON number or a plain decimal string; |price| < 1e15, at most 18 decimal places",
+            "examples": ["10.99"],
+        }
+    ),
+]
+HttpUrl = Annotated[
+    str | None,
+    BeforeValidator(_http_url),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "uri", "maxLength": 2048}, {"type": "null"}],
+            "description": "an absolute http(s) URL, ASCII only",
+            "examples": ["https://shop.example/done"],
+        }
+    ),
+]
+
+
+TEXT_PATTERN = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
 
 
 class ItemIn(BaseModel):
-    name: Annotated[StrictStr, BeforeValidator(_item_name)]
+    name: Annotated[
+        StrictStr,
+        BeforeValidator(_item_name),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_ITEM_NAME, "pattern": TEXT_PATTERN}),
+    ]
     price: Price
 
 
 class CreateRegularIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "invoiceCurrency": "eur",
+                    "items": [{"name": "Coffee", "price": "10.99"}, {"name": "Discount", "price": -3}],
+                    "isMerchantPaysFee": False,
+                    "paymentCurrency": "ltc",
+                    "redirectURL": "https://shop.example/done",
+                }
+            ]
+        }
+    )
     invoiceCurrency: Annotated[
-        str, BeforeValidator(_lower_choice(INVOICE_CURRENCIES, "unknown_currency", "invoiceCurrency"))
+        str,
+        BeforeValidator(_lower_choice(INVOICE_CURRENCIES, "unknown_currency", "invoiceCurrency")),
+        WithJsonSchema({"type": "string", "enum": list(INVOICE_CURRENCIES), "description": "any case"}),
     ]
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
     isMerchantPaysFee: StrictBool = False
     paymentCurrency: Annotated[
         str | None,
         BeforeValidator(_lower_choice(tuple(PAYMENT_ASSETS), "unknown_payment_currency", "paymentCurrency")),
+        WithJsonSchema({"anyOf": [{"type": "string", "enum": list(PAYMENT_ASSETS)}, {"type": "null"}]}),
     ] = None
     redirectURL: HttpUrl = None
 
 
 class ProceedIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"clientEmail": "payer@example.com", "paymentCurrency": "ltc"}]}
+    )
     clientEmail: Annotated[StrictStr, Field(max_length=254), BeforeValidator(_text)]
     paymentCurrency: Annotated[StrictStr | None, BeforeValidator(_text)] = None
 
@@ -191,3 +247,15 @@ def parse(model: type[M], data: Any) -> M:
         if field == "items" and code in ("empty", "too_many"):
             code = {"empty": "empty_items", "too_many": "too_many_items"}[code]
         raise Invalid(code, f"{field}: {err['msg']}" if field else err["msg"], field) from None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable: what went wrong")
+    message: str = Field(description="for people; may change")
+    field: str | None = Field(description="the field, query parameter or header at fault, or null")
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx answer of the API."""
+
+    error: ErrorDetail
