@@ -21,10 +21,12 @@ from coinvoice.web.api import company as company_api
 from coinvoice.web.api import export as export_api
 from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
+from coinvoice.web.api import openapi as openapi_api
 from coinvoice.web.api import rates as rates_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
+from coinvoice.web.ops import healthz, readyz, request_id_middleware
 from coinvoice.web.pay.handlers import setup_pay
 from coinvoice.webhooks.worker import install_webhook_sender
 from coinvoice.workers.billing_jobs import billing_due_job
@@ -36,12 +38,20 @@ from coinvoice.workers.scheduler import expiry_job, scheduler_ctx
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "worker")
 DSN = web.AppKey("dsn", str)
+RUN_MIGRATIONS = web.AppKey("run_migrations", bool)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     dsn = app.get(DSN) or database_url(app[SETTINGS])
     pool = await create_pool(dsn)
     app[POOL] = pool
+    if app.get(RUN_MIGRATIONS):  # before any job, cache or watcher reads a table (they start after this)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
     app[COMPANIES] = CompanyCache(pool, dsn)
     await app[COMPANIES].start()
     yield
@@ -55,17 +65,14 @@ async def _http(app: web.Application) -> AsyncIterator[None]:
     await app[HTTP].close()
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    await request.app[POOL].fetchval("SELECT 1")
-    return web.json_response({"status": "ok"})
-
-
 def create_app(
     settings: Settings, *, role: str = "all", dsn: str | None = None, run_migrations: bool = False
 ) -> web.Application:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    app = web.Application(middlewares=[metrics_middleware, error_middleware, company_writes_middleware])
+    app = web.Application(
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware, company_writes_middleware]
+    )
     app[METRICS] = Metrics()
     app[SETTINGS] = settings
     app[RATES] = RateService(settings)
@@ -74,11 +81,11 @@ def create_app(
     app[JOBS] = []
     if dsn:
         app[DSN] = dsn
+    app[RUN_MIGRATIONS] = run_migrations
     app.cleanup_ctx.append(_database)
-    if run_migrations:
-        app.on_startup.append(_migrate)
     app.cleanup_ctx.append(_http)
-    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     if role in ("all", "api"):
         app.add_routes(invoices_api.routes)
@@ -89,6 +96,7 @@ def create_app(
         app.add_routes(billing_catalog_api.routes)
         app.add_routes(billing_invoices_api.routes)
         app.add_routes(export_api.routes)
+        app.add_routes(openapi_api.routes)
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))
@@ -100,8 +108,3 @@ def create_app(
         install_rate_refresh(app)
         app.cleanup_ctx.append(scheduler_ctx)
     return app
-
-
-async def _migrate(app: web.Application) -> None:
-    async with app[POOL].acquire() as conn:
-        await migrate(conn)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
+import os
 import sys
 import uuid
-
-from aiohttp import web
 
 from coinvoice.config import ConfigError, Settings, load_settings
 from coinvoice.db.migrate import migrate
@@ -60,8 +58,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
+    from coinvoice.web.ops import configure_logging
+
+    log_format = os.environ.get("COINVOICE_LOG_FORMAT", "text").strip().lower()
+    if log_format not in ("text", "json"):
+        print("configuration error: COINVOICE_LOG_FORMAT must be text or json", file=sys.stderr)
+        return 2
+    configure_logging(log_format)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -84,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"configuration error: {exc}", file=sys.stderr)
             return 2
-        web.run_app(app, host=settings.host, port=settings.port, print=None)
+        from coinvoice.web.server import serve
+
+        asyncio.run(serve(app, settings.host, settings.port))
     return 0
 
 

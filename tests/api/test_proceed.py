@@ -40,7 +40,9 @@ async def test_proceed_answers_the_seed_shape_with_address_quote_and_expiry(api,
     status, view = await fill(api, created["id"], "ltc", "client@example.com")
     assert status == 200, view
     assert view["status"] == "pending"
-    assert view["clientEmail"] == "client@example.com"
+    assert "clientEmail" not in view  # an unauthenticated reader of the id never sees it
+    rows = await sql(db_url, "SELECT client_email FROM invoices WHERE id = $1", view["id"])
+    assert rows[0][0] == "client@example.com"
     assert view["address"] == {"id": view["address"]["id"], "address": LTC_0, "tag": None, "asset": "ltc"}
     # 100 eur * 0.0125 = 1.25 ltc; the default fee is 1 % = 0.0125 ltc, plus the payer's network cost (no
     # litecoin node here: the fallback, 10 litoshi/vB x 141 vB = 0.0000141 ltc), paid on top by the payer

@@ -17,6 +17,10 @@ ALLOWED = {
     "typing",
     "types",
     "collections",
+    # pure text handling, no I/O: the API's rules for text, URLs and email addresses (domain/text.py)
+    "re",
+    "ipaddress",
+    "urllib.parse",
     "coinvoice.domain",
 }
 

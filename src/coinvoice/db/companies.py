@@ -74,11 +74,20 @@ async def revoke_public_tokens(conn: Conn, company_id: uuid.UUID) -> None:
 
 
 async def upsert_wallet(conn: Conn, company_id: uuid.UUID, chain: str, xpub: str) -> None:
-    """Store a chain's extended key; a different key starts its own index sequence at 0."""
+    """Store a chain's extended key. The outgoing key's index is remembered; a key set again resumes after the
+    highest index it ever reached, a key never seen starts at 0."""
     await conn.execute(
-        "INSERT INTO company_wallets (company_id, chain, xpub) VALUES ($1, $2, $3)"
+        "WITH saved AS ("
+        "  INSERT INTO wallet_key_indexes (company_id, chain, xpub, next_index)"
+        "  SELECT company_id, chain, xpub, next_index FROM company_wallets"
+        "  WHERE company_id = $1 AND chain = $2 AND xpub IS NOT NULL"
+        "  ON CONFLICT (company_id, chain, xpub) DO UPDATE"
+        "  SET next_index = GREATEST(wallet_key_indexes.next_index, EXCLUDED.next_index))"
+        " INSERT INTO company_wallets (company_id, chain, xpub, next_index) VALUES ($1, $2, $3, COALESCE("
+        "  (SELECT next_index FROM wallet_key_indexes WHERE company_id = $1 AND chain = $2 AND xpub = $3), 0))"
         " ON CONFLICT (company_id, chain) DO UPDATE SET xpub = EXCLUDED.xpub, updated_at = now(),"
-        " next_index = CASE WHEN company_wallets.xpub = EXCLUDED.xpub THEN company_wallets.next_index ELSE 0 END",
+        " next_index = CASE WHEN company_wallets.xpub = EXCLUDED.xpub THEN company_wallets.next_index"
+        " ELSE EXCLUDED.next_index END",
         company_id,
         chain,
         xpub,

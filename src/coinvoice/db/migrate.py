@@ -47,3 +47,10 @@ async def migrate(conn: Conn, folder: Path | None = None) -> list[str]:
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
     return applied_now
+
+
+async def pending_migrations(conn: Conn, folder: Path | None = None) -> list[str]:
+    """The migrations on disk that this database has not applied (all of them when it has none)."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")} if exists else set()
+    return [p.stem for p in migration_files(folder) if p.stem not in done]

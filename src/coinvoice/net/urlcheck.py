@@ -12,6 +12,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from coinvoice.domain.errors import Invalid
+from coinvoice.domain.text import url_problem
 
 FIELD = "webHookUrl"
 MAX_URL = 2048
@@ -25,10 +26,29 @@ async def resolve_host(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+#: Ranges that are not public whatever the Python version's ``is_global`` says (192.0.0.0/24 is the IETF
+#: protocol assignments block; only .9 and .10 there are globally reachable).
+NOT_PUBLIC = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("100.64.0.0/10"))
+PUBLIC_EXCEPTIONS = (ipaddress.ip_address("192.0.0.9"), ipaddress.ip_address("192.0.0.10"))
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, 6to4, Teredo (server and client) and NAT64."""
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if any(ip in net for net in NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [v4 for v4 in found if v4 is not None]
+
+
 def why_not_public(ip: IPAddress) -> str | None:
     """The reason an address must not receive webhooks, or None for a public address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(ip):
+            if reason := why_not_public(inner):
+                return f"{reason} wrapped in IPv6 ({inner})"
+        if ip.ipv4_mapped is not None:
+            return None
     checks = (
         (ip.is_loopback, "a loopback"),
         (ip.is_link_local, "a link-local (cloud metadata)"),
@@ -36,6 +56,10 @@ def why_not_public(ip: IPAddress) -> str | None:
         (ip.is_unspecified, "an unspecified"),
         (ip.is_private, "a private"),
         (ip.is_reserved, "a reserved"),
+        (
+            any(ip in net for net in NOT_PUBLIC if net.version == ip.version) and ip not in PUBLIC_EXCEPTIONS,
+            "a special-purpose",
+        ),
         (not ip.is_global, "a non-public"),
     )
     return next((f"{what} address" for hit, what in checks if hit), None)
@@ -45,6 +69,8 @@ def parse_webhook_url(url: object) -> tuple[str, int]:
     """(host, port) of an absolute http(s) URL, or Invalid."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL:
         raise Invalid("invalid_url", f"webHookUrl must be an http(s) URL of at most {MAX_URL} characters", FIELD)
+    if problem := url_problem(url):
+        raise Invalid("invalid_url", f"webHookUrl {problem}", FIELD)
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -16,7 +16,7 @@ from coinvoice.domain.assets import PRICE_PRECISION
 from coinvoice.domain.billing import check_metadata
 from coinvoice.domain.errors import Conflict, Invalid, NotFound
 from coinvoice.domain.money import fmt, round_price
-from coinvoice.services.invoices import EMAIL_RE
+from coinvoice.domain.text import email_problem
 from coinvoice.services.pagination import check_limit, decode_cursor, encode_cursor
 from coinvoice.services.views import wire_time
 
@@ -154,6 +154,6 @@ async def list_page(
 
 
 def check_email(email: str | None) -> str | None:
-    if email is not None and (not EMAIL_RE.match(email) or len(email) > 254):
+    if email is not None and email_problem(email):
         raise Invalid("invalid_email", "email must be a valid email address", "email")
     return email

@@ -47,7 +47,7 @@ async def list_deliveries(
         raise Invalid("invalid_state", f"state must be one of {', '.join(STATES)}", "state")
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid("out_of_range", f"limit must be between 1 and {MAX_LIMIT}", "limit")
-    if cursor is not None and not (cursor.isdigit() and len(cursor) <= 18):
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise Invalid("invalid_cursor", "cursor is not one this API returned", "cursor")
     rows = await db.list_deliveries(
         pool,

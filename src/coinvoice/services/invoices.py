@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import asyncpg
@@ -28,6 +27,7 @@ from coinvoice.domain.invoice import CLOSED, Item, Status, price_items
 from coinvoice.domain.money import fmt
 from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
+from coinvoice.domain.text import email_problem
 from coinvoice.rates.service import RateService
 from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
@@ -35,9 +35,8 @@ from coinvoice.services.rates import rate_sources_json
 from coinvoice.services.views import invoice_view, public_view
 
 log = logging.getLogger(__name__)
-EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
+#: Tries at the next derivation index when an address is already taken (another company set the same key).
+MAX_ADDRESS_TRIES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +48,17 @@ class NewInvoice:
     redirect_url: str | None
 
 
+def _same_number(price: Decimal) -> str:
+    """One spelling per value: "5", 5 and "5.00" are the same price."""
+    return "0" if price.is_zero() else f"{price.normalize(Context(prec=60)):f}"
+
+
 def _request_hash(new: NewInvoice) -> bytes:
+    """The normalised request an Idempotency-Key is bound to (docs/api.md, "Idempotency"): currency codes in lower
+    case, prices by value, defaults filled in; unknown fields play no part."""
     canon = {
         "invoiceCurrency": new.invoice_currency,
-        "items": [[i.name, str(i.price)] for i in new.items],
+        "items": [[i.name, _same_number(i.price)] for i in new.items],
         "isMerchantPaysFee": new.merchant_pays_fee,
         "paymentCurrency": new.payment_currency,
         "redirectURL": new.redirect_url,
@@ -126,7 +132,7 @@ async def _allocate_address(
 ) -> None:
     """Derive the next never-used address of the company's wallet on ``chain`` and bind it to the invoice."""
     network = settings.chain(chain).network
-    for _ in range(1000):  # skips indexes whose address was ever handed out (e.g. after a key change back)
+    for _ in range(MAX_ADDRESS_TRIES):  # the index resumes after the key's highest ever used: collisions are rare
         taken = await db_companies.take_derivation_index(conn, company_id, chain)
         if taken is None:
             raise Invalid("wallet_required", f"the merchant has no {chain} wallet", "paymentCurrency")
@@ -187,7 +193,7 @@ async def fill(
     payment_currency: str | None,
 ) -> dict[str, Any]:
     """The payer's proceed: freeze a quote, allocate an address, start the expiry clock (-> pending)."""
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if email_problem(email):
         raise Invalid("invalid_email", "clientEmail must be a valid email address", "clientEmail")
     await rates.ready(pool)  # this process's copy of the rate cache, read before any row is locked
     async with pool.acquire() as conn, conn.transaction():

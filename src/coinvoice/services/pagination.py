@@ -24,6 +24,8 @@ def encode_cursor(created_at: datetime, invoice_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    if not cursor.isascii() or len(cursor) > 200:
+        raise Invalid("invalid_cursor", "cursor is not one this API returned", "cursor")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, invoice_id = json.loads(raw)
@@ -31,5 +33,5 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         if at.tzinfo is None:
             raise ValueError("naive time")
         return at, uuid.UUID(invoice_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError):
         raise Invalid("invalid_cursor", "cursor is not one this API returned", "cursor") from None

@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from coinvoice.appkeys import POOL, RATES
+from coinvoice.db.ops_stats import OpsStats, ops_stats
+from coinvoice.domain.invoice import Status
 from coinvoice.rates.metrics import RateMetrics
 
 
@@ -28,6 +30,34 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.rates = RateMetrics(self.registry)
+        r = self.registry
+        self.invoices = Gauge("coinvoice_invoices", "Invoices by status", ["status"], registry=r)
+        self.deliveries = Gauge("coinvoice_webhook_deliveries", "Webhook deliveries by outcome", ["state"], registry=r)
+        self.outbox_depth = Gauge("coinvoice_webhook_outbox_depth", "Webhook deliveries not yet delivered", registry=r)
+        self.outbox_oldest = Gauge(
+            "coinvoice_webhook_outbox_oldest_seconds", "Age of the oldest undelivered webhook (0: none)", registry=r
+        )
+        self.cursor_height = Gauge(
+            "coinvoice_chain_cursor_height", "The block height a chain's follower has processed", ["chain"], registry=r
+        )
+        self.cursor_age = Gauge(
+            "coinvoice_chain_cursor_age_seconds",
+            "Seconds since a chain's cursor last advanced (the last successful poll that saw a new block)",
+            ["chain"],
+            registry=r,
+        )
+
+    def observe(self, stats: OpsStats) -> None:
+        for status in Status:
+            self.invoices.labels(status.value).set(stats.invoices_by_status.get(status.value, 0))
+        for state in ("pending", "delivered", "failed"):
+            self.deliveries.labels(state).set(stats.deliveries_by_state.get(state, 0))
+        self.outbox_depth.set(stats.deliveries_by_state.get("pending", 0))
+        oldest = stats.oldest_pending_delivery
+        self.outbox_oldest.set(0 if oldest is None else max(0.0, (stats.now - oldest).total_seconds()))
+        for chain, (height, at) in stats.cursors.items():
+            self.cursor_height.labels(chain).set(height)
+            self.cursor_age.labels(chain).set(max(0.0, (stats.now - at).total_seconds()))
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -61,5 +91,6 @@ async def metrics_middleware(
 async def metrics_handler(request: web.Request) -> web.Response:
     with contextlib.suppress(OSError, asyncpg.PostgresError):  # metrics must answer without the database
         await request.app[RATES].ready(request.app[POOL])  # rate ages as PostgreSQL knows them, not as last read
+        request.app[METRICS].observe(await ops_stats(request.app[POOL]))
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

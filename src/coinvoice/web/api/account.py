@@ -61,7 +61,7 @@ async def patch_limits(request: web.Request) -> web.Response:
 @routes.post("/api/company/secret-key/rotate")
 async def rotate_secret_key(request: web.Request) -> web.Response:
     company = await require_company(request)
-    body = parse(RotateIn, await read_json(request) or {})
+    body = parse(RotateIn, await read_json(request, empty={}))
     grace = None if body.gracePeriodSeconds is None else timedelta(seconds=body.gracePeriodSeconds)
     return web.json_response(
         await service.rotate_secret_key(request.app[POOL], request.app[SETTINGS], company.id, grace), status=201

@@ -4,42 +4,73 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
 from coinvoice.domain.errors import Invalid, NotFound
+from coinvoice.domain.text import ASCII_DIGITS, decimal_problem, plain_decimal, text_problem, url_problem
 from coinvoice.web.api.schemas import HttpUrl
+
+MAX_GRACE_SECONDS = 30 * 24 * 3600
+MAX_LIMIT_PLACES = 18
 
 MAX_LIMIT_VALUE = Decimal("1e15")
 
 
 def _amount(value: Any) -> Decimal | None:
-    """A non-negative decimal sent as a JSON number or a string."""
+    """A non-negative decimal sent as a JSON number or a plain ASCII decimal string."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise PydanticCustomError("invalid_number", "must be a number or a decimal string")
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise PydanticCustomError("invalid_number", "must be a number or a decimal string") from None
-    if not number.is_finite() or number < 0 or number >= MAX_LIMIT_VALUE:
+        raise PydanticCustomError("invalid_number", "must be a number or a plain decimal string")
+    if isinstance(value, str):
+        parsed = plain_decimal(value)
+        if parsed is None:
+            raise PydanticCustomError("invalid_number", 'must be a number or a plain decimal string like "0.5"')
+        value = parsed
+    number = Decimal(value)
+    if problem := decimal_problem(number, max_places=MAX_LIMIT_PLACES, below=MAX_LIMIT_VALUE):
+        raise PydanticCustomError("out_of_range", f"must be a number >= 0 that {problem}")
+    if number < 0:
         raise PydanticCustomError("out_of_range", "must be a finite number >= 0")
     return number
+
+
+def _name(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.strip():
+            raise PydanticCustomError("empty", "name must not be blank")
+        if problem := text_problem(value):
+            raise PydanticCustomError("invalid_text", problem)
+    return value
+
+
+def _webhook_url(value: Any) -> Any:
+    if isinstance(value, str) and (problem := url_problem(value)):
+        raise PydanticCustomError("invalid_url", problem)
+    return value
+
+
+def _grace(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_GRACE_SECONDS:
+        raise PydanticCustomError(
+            "out_of_range", f"gracePeriodSeconds must be between 0 and {MAX_GRACE_SECONDS} (30 days)"
+        )
+    return value
 
 
 Amount = Annotated[Decimal | None, BeforeValidator(_amount)]
 
 
 class WebhookUrlIn(BaseModel):
-    webHookUrl: StrictStr | None
+    webHookUrl: Annotated[StrictStr | None, BeforeValidator(_webhook_url)]
 
 
 class SettingsIn(BaseModel):
-    name: Annotated[StrictStr | None, Field(min_length=1, max_length=200)] = None
+    name: Annotated[StrictStr | None, Field(min_length=1, max_length=200), BeforeValidator(_name)] = None
     logoUrl: HttpUrl = None
     redirectURL: HttpUrl = None
 
@@ -54,14 +85,14 @@ class LimitsIn(BaseModel):
 
 
 class RotateIn(BaseModel):
-    gracePeriodSeconds: StrictInt | None = None
+    gracePeriodSeconds: Annotated[StrictInt | None, Field(ge=0, le=MAX_GRACE_SECONDS), BeforeValidator(_grace)] = None
 
 
 def query_int(query: Any, name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 6:
+    if not ASCII_DIGITS.fullmatch(raw) or len(raw) > 6:
         raise Invalid("invalid_number", f"{name} must be a whole number", name)
     return int(raw)
 

@@ -18,7 +18,10 @@ async def require_company(request: web.Request) -> CompanyProfile:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("unauthorized", "send 'Authorization: Bearer <public token>'", "Authorization")
-    company = await request.app[COMPANIES].company_for_token(token_hash(token.strip()))
+    token = token.strip()
+    if not token.isascii() or not token.isprintable():
+        raise Unauthorized("unauthorized", "the token is unknown or revoked", "Authorization")
+    company = await request.app[COMPANIES].company_for_token(token_hash(token))
     if company is None:
         raise Unauthorized("unauthorized", "the token is unknown or revoked", "Authorization")
     return company

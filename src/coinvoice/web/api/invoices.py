@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from aiohttp import web
 
@@ -14,13 +15,22 @@ from coinvoice.services import invoices as service
 from coinvoice.web.api.account_schemas import uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
+from coinvoice.web.ops import INVOICE_ID
 
 routes = web.RouteTableDef()
+
+
+def payer_view(view: dict[str, Any]) -> dict[str, Any]:
+    """What a reader who knows only the invoice id may see: everything but the payer's email address (the id
+    travels in links, browser history and referrers; the merchant reads the email in its invoice list and in
+    webhooks)."""
+    return {k: v for k, v in view.items() if k != "clientEmail"}
 
 
 def invoice_id_of(request: web.Request) -> uuid.UUID:
     invoice_id = uuid_or_404(request.match_info["invoice_id"], "invoice_not_found", "invoice", "id")
     assert invoice_id is not None
+    INVOICE_ID.set(str(invoice_id))
     return invoice_id
 
 
@@ -29,8 +39,10 @@ async def create_regular(request: web.Request) -> web.Response:
     company = await require_company(request)
     body = parse(CreateRegularIn, await read_json(request))
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise Invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters", "Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
+        raise Invalid(
+            "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key"
+        )
     new = service.NewInvoice(
         invoice_currency=body.invoiceCurrency,
         items=[Item(i.name, i.price) for i in body.items],
@@ -46,7 +58,7 @@ async def create_regular(request: web.Request) -> web.Response:
 @routes.get("/api/invoices/v1/regular/{invoice_id}")
 async def get_regular(request: web.Request) -> web.Response:
     view = await service.get_view(request.app[POOL], request.app[SETTINGS], invoice_id_of(request))
-    return json_response(view)
+    return json_response(payer_view(view))
 
 
 @routes.post("/api/invoices/v1/regular/{invoice_id}/proceed")
@@ -61,4 +73,4 @@ async def proceed(request: web.Request) -> web.Response:
         body.clientEmail.strip(),
         body.paymentCurrency.lower() if body.paymentCurrency else None,
     )
-    return json_response(view)
+    return json_response(payer_view(view))

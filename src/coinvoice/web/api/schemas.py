@@ -3,47 +3,96 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from coinvoice.domain.assets import INVOICE_CURRENCIES, PAYMENT_ASSETS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import MAX_ITEM_NAME, MAX_ITEMS
+from coinvoice.domain.text import decimal_problem, plain_decimal, text_problem, url_problem
 
 M = TypeVar("M", bound=BaseModel)
 MAX_PRICE = Decimal("1e15")
+MAX_PRICE_PLACES = 18
+MAX_DEPTH = 32
+_NO_BODY = object()
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than ``limit`` (strings ignored); checked before the
+    parser sees it, whose recursion a hostile body could exhaust."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, numbers as Decimal (never float); a clear 400 otherwise."""
+async def read_json(request: web.Request, *, empty: Any = _NO_BODY) -> Any:
+    """The request body as JSON, numbers as Decimal (never float); a clear 400 otherwise.
+
+    ``empty`` is what an empty body stands for, where the endpoint allows one; otherwise it is invalid JSON.
+    """
     raw = await request.read()
+    if not raw.strip():
+        return None if empty is _NO_BODY else empty
+    if too_deep(raw):
+        raise Invalid("invalid_json", f"the body nests arrays and objects more than {MAX_DEPTH} deep", None)
     try:
-        return json.loads(raw or b"null", parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("invalid_json", f"the body is not valid JSON: {exc}", None) from exc
+        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise Invalid("invalid_json", f"the body is not valid JSON: {exc.msg} at offset {exc.pos}", None) from None
+    except RecursionError:
+        raise Invalid("invalid_json", "the body is nested too deeply", None) from None
+    except UnicodeDecodeError:
+        raise Invalid("invalid_json", "the body is not UTF-8", None) from None
+    except ValueError as exc:
+        what = "a number in the body has too many digits" if "digits" in str(exc) else "the body is not valid JSON"
+        raise Invalid("invalid_json", what, None) from None
 
 
 def _price(value: Any) -> Decimal:
+    """A JSON number or a plain ASCII decimal string, below 1e15 in size with at most 18 decimal places."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise PydanticCustomError("invalid_price", "price must be a number")
-    try:
-        price = Decimal(value) if not isinstance(value, Decimal) else value
-    except InvalidOperation:
-        raise PydanticCustomError("invalid_price", "price must be a number") from None
-    if not price.is_finite():
-        raise PydanticCustomError("invalid_price", "price must be a finite number")
-    if abs(price) >= MAX_PRICE:
-        raise PydanticCustomError("invalid_price", "price is too large")
+        raise PydanticCustomError("invalid_price", 'price must be a number or a plain decimal string like "10.99"')
+    if isinstance(value, str):
+        parsed = plain_decimal(value)
+        if parsed is None:
+            raise PydanticCustomError("invalid_price", 'price must be a plain decimal string like "10.99" or -3')
+        value = parsed
+    price = Decimal(value)
+    if problem := decimal_problem(price, max_places=MAX_PRICE_PLACES, below=MAX_PRICE):
+        raise PydanticCustomError("invalid_price", f"price {problem}")
     return price
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise PydanticCustomError("invalid_text", problem)
+    return value
 
 
 def _lower_choice(choices: tuple[str, ...], code: str, what: str) -> Any:
@@ -60,11 +109,10 @@ def _lower_choice(choices: tuple[str, ...], code: str, what: str) -> Any:
 def _http_url(value: Any) -> Any:
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > 2048:
-        raise PydanticCustomError("invalid_url", "must be an http(s) URL of at most 2048 characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise PydanticCustomError("invalid_url", "must be an absolute http or https URL")
+    if not isinstance(value, str):
+        raise PydanticCustomError("invalid_url", "must be an http(s) URL or null")
+    if problem := url_problem(value):
+        raise PydanticCustomError("invalid_url", problem)
     return value
 
 
@@ -73,34 +121,81 @@ def _item_name(value: Any) -> Any:
         raise PydanticCustomError("invalid_name", "name must not be empty")
     if isinstance(value, str) and len(value) > MAX_ITEM_NAME:
         raise PydanticCustomError("name_too_long", f"name must be at most {MAX_ITEM_NAME} characters")
-    return value
+    return _text(value)
 
 
-Price = Annotated[Decimal, BeforeValidator(_price)]
-HttpUrl = Annotated[str | None, BeforeValidator(_http_url)]
+DECIMAL_PATTERN = "^-?[0-9]+(\\.[0-9]+)?$"
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_price),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_PATTERN}],
+            "description": "a JSON number or a plain decimal string; |price| < 1e15, at most 18 decimal places",
+            "examples": ["10.99"],
+        }
+    ),
+]
+HttpUrl = Annotated[
+    str | None,
+    BeforeValidator(_http_url),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "uri", "maxLength": 2048}, {"type": "null"}],
+            "description": "an absolute http(s) URL, ASCII only",
+            "examples": ["https://shop.example/done"],
+        }
+    ),
+]
+
+
+TEXT_PATTERN = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
 
 
 class ItemIn(BaseModel):
-    name: Annotated[StrictStr, BeforeValidator(_item_name)]
+    name: Annotated[
+        StrictStr,
+        BeforeValidator(_item_name),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_ITEM_NAME, "pattern": TEXT_PATTERN}),
+    ]
     price: Price
 
 
 class CreateRegularIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "invoiceCurrency": "eur",
+                    "items": [{"name": "Coffee", "price": "10.99"}, {"name": "Discount", "price": -3}],
+                    "isMerchantPaysFee": False,
+                    "paymentCurrency": "ltc",
+                    "redirectURL": "https://shop.example/done",
+                }
+            ]
+        }
+    )
     invoiceCurrency: Annotated[
-        str, BeforeValidator(_lower_choice(INVOICE_CURRENCIES, "unknown_currency", "invoiceCurrency"))
+        str,
+        BeforeValidator(_lower_choice(INVOICE_CURRENCIES, "unknown_currency", "invoiceCurrency")),
+        WithJsonSchema({"type": "string", "enum": list(INVOICE_CURRENCIES), "description": "any case"}),
     ]
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
     isMerchantPaysFee: StrictBool = False
     paymentCurrency: Annotated[
         str | None,
         BeforeValidator(_lower_choice(tuple(PAYMENT_ASSETS), "unknown_payment_currency", "paymentCurrency")),
+        WithJsonSchema({"anyOf": [{"type": "string", "enum": list(PAYMENT_ASSETS)}, {"type": "null"}]}),
     ] = None
     redirectURL: HttpUrl = None
 
 
 class ProceedIn(BaseModel):
-    clientEmail: Annotated[StrictStr, Field(max_length=254)]
-    paymentCurrency: StrictStr | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"clientEmail": "payer@example.com", "paymentCurrency": "ltc"}]}
+    )
+    clientEmail: Annotated[StrictStr, Field(max_length=254), BeforeValidator(_text)]
+    paymentCurrency: Annotated[StrictStr | None, BeforeValidator(_text)] = None
 
 
 class WalletIn(BaseModel):
@@ -152,3 +247,15 @@ def parse(model: type[M], data: Any) -> M:
         if field == "items" and code in ("empty", "too_many"):
             code = {"empty": "empty_items", "too_many": "too_many_items"}[code]
         raise Invalid(code, f"{field}: {err['msg']}" if field else err["msg"], field) from None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable: what went wrong")
+    message: str = Field(description="for people; may change")
+    field: str | None = Field(description="the field, query parameter or header at fault, or null")
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx answer of the API."""
+
+    error: ErrorDetail

@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
@@ -73,7 +74,15 @@ async def pay_page(request: web.Request) -> web.Response:
 async def pay_form(request: web.Request) -> web.Response:
     """The no-JavaScript fill: the same service as the proceed endpoint, then Post/Redirect/Get."""
     invoice_id = _invoice_id(request)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, AssertionError, HttpProcessingError, web.HTTPException) as exc:  # a malformed form body
+        log.info("unreadable payer form for %s: %s", invoice_id, exc)
+        try:
+            page = await _page(request, invoice_id)
+        except NotFound:
+            return _not_found(request)
+        return _render_page(request, page, status=400, error="The form could not be read. Please try again.")
     email = str(form.get("email", "")).strip()
     chosen = str(form.get("asset", "")).strip().lower() or None
     try:

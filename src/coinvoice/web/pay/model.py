@@ -14,6 +14,7 @@ import segno
 
 from coinvoice.config import Settings
 from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
+from coinvoice.domain.text import url_origin as checked_origin
 from coinvoice.web.pay.uri import payment_uri
 
 #: Statuses after which the page never changes again by itself.
@@ -81,11 +82,9 @@ def http_url(value: str | None) -> str | None:
 
 
 def url_origin(value: str | None) -> str | None:
+    """The origin of a well-formed logo URL for the CSP's img-src; a stored value that is not one gives None."""
     url = http_url(value)
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return None if url is None else checked_origin(url)
 
 
 def qr_svg(uri: str, title: str) -> str:

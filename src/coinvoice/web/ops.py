@@ -1,0 +1,103 @@
+"""Operations endpoints and request context: /healthz, /readyz, X-Request-Id and JSON log lines."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from coinvoice.appkeys import POOL
+from coinvoice.db.migrate import pending_migrations
+
+#: The id of the request being handled, and the invoice and chain it concerns, for every log line it causes.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+INVOICE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("invoice_id", default=None)
+CHAIN: contextvars.ContextVar[str | None] = contextvars.ContextVar("chain", default=None)
+_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers and reaches the database."""
+    await request.app[POOL].fetchval("SELECT 1")
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready for traffic: the database answers and every migration on disk is applied; 503 JSON otherwise."""
+    try:
+        async with request.app[POOL].acquire(timeout=5) as conn:
+            pending = await pending_migrations(conn)
+    except Exception as exc:
+        message = f"the database is not reachable: {type(exc).__name__}"
+        return web.json_response(
+            {"status": "unavailable", "error": {"code": "database_unavailable", "message": message, "field": None}},
+            status=503,
+        )
+    if pending:
+        message = f"{len(pending)} migration(s) not applied: {', '.join(pending)}"
+        return web.json_response(
+            {"status": "unavailable", "error": {"code": "migrations_pending", "message": message, "field": None}},
+            status=503,
+        )
+    return web.json_response({"status": "ready"})
+
+
+@web.middleware
+async def request_id_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Take the caller's X-Request-Id when it is a plain token (else make one), log with it, and return it."""
+    given = request.headers.get("X-Request-Id", "")
+    request_id = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+    tokens = (REQUEST_ID.set(request_id), INVOICE_ID.set(None), CHAIN.set(None))
+    try:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers["X-Request-Id"] = request_id
+            raise
+        if not response.prepared:
+            response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        CHAIN.reset(tokens[2])
+        INVOICE_ID.reset(tokens[1])
+        REQUEST_ID.reset(tokens[0])
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the request id, invoice id and chain."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, var in (("requestId", REQUEST_ID), ("invoiceId", INVOICE_ID), ("chain", CHAIN)):
+            value = getattr(record, key, None) or var.get()
+            if value:
+                line[key] = str(value)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(log_format: str) -> None:
+    """Plain text lines, or with ``json`` one JSON object per line (COINVOICE_LOG_FORMAT)."""
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
