@@ -16,7 +16,7 @@ VIEW_SQL = """
 SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.merchant_pays_fee,
        i.preset_currency, i.payment_currency, i.redirect_url, i.client_email, i.resolution,
        i.created_at, i.filled_at, i.expires_at, i.updated_at,
-       c.name AS company_name, c.logo_url,
+       c.name AS company_name, c.logo_url, c.support_url, c.support_email,
        (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}')
           FROM company_assets a WHERE a.company_id = i.company_id) AS assets,
        q.asset AS quote_asset, q.decimals, q.rate, q.fee_units::text AS fee_units,
