@@ -15,7 +15,7 @@ from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
-from coinvoice.web.pay.model import PayPage, build_page, url_origin
+from coinvoice.web.pay.model import PayPage, build_page, support_of, url_origin
 from coinvoice.web.pay.render import (
     StaticFile,
     html_response,
@@ -46,7 +46,8 @@ def _invoice_id(request: web.Request) -> uuid.UUID:
 
 async def _page(request: web.Request, invoice_id: uuid.UUID) -> PayPage:
     payer = await payer_invoice(request.app[POOL], request.app[SETTINGS], invoice_id)
-    return build_page(payer.view, payer.choices, request.app[SETTINGS])
+    support = support_of(payer.support_url, payer.support_email)
+    return build_page(payer.view, payer.choices, request.app[SETTINGS], support=support, updated_at=payer.updated_at)
 
 
 def _render_page(request: web.Request, page: PayPage, *, status: int = 200, **form: Any) -> web.Response:
@@ -166,6 +167,12 @@ async def pay_events(request: web.Request) -> web.StreamResponse:
 @routes.get("/static/pay/{name}")
 async def pay_static(request: web.Request) -> web.Response:
     return static_response(request, request.app[STATIC])
+
+
+@routes.get(r"/{path:(?!api/|static/).+}")
+async def pay_not_found(request: web.Request) -> web.Response:
+    """A malformed invoice link (a cut-off id, a typo) gets the page's own 404, not a plain-text one."""
+    return _not_found(request)
 
 
 async def _close_streams(app: web.Application) -> None:

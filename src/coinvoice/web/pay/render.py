@@ -33,12 +33,21 @@ def load_static(folder: Path = HERE / "static") -> dict[str, StaticFile]:
     return files
 
 
+def seconds_left(expires_at: str, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    return max(0, int((datetime.fromisoformat(expires_at.replace("Z", "+00:00")) - now).total_seconds()))
+
+
+def server_now() -> str:
+    """The server's clock, for the page's countdown: the browser's clock may be off by minutes."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def time_left(expires_at: str | None, now: datetime | None = None) -> str:
     """Minutes:seconds (or h:mm:ss) until ``expires_at``, as the countdown shows it without JavaScript."""
     if not expires_at:
         return ""
-    now = now or datetime.now(UTC)
-    left = max(0, int((datetime.fromisoformat(expires_at.replace("Z", "+00:00")) - now).total_seconds()))
+    left = seconds_left(expires_at, now)
     hours, rest = divmod(left, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
@@ -54,6 +63,8 @@ def make_templates(static: dict[str, StaticFile]) -> jinja2.Environment:
     )
     env.globals["static_url"] = lambda name: f"/static/pay/{name}?v={static[name].etag}"
     env.globals["time_left"] = time_left
+    env.globals["seconds_left"] = seconds_left
+    env.globals["server_now"] = server_now
     return env
 
 
