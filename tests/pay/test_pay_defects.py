@@ -108,3 +108,9 @@ async def test_a_done_invoice_is_a_receipt_without_an_automatic_redirect(gateway
     _, html = await get(gateway, f"/{inv['id']}")
     assert 'http-equiv="refresh"' not in html
     assert 'id="receipt"' in html and view["paymentDetails"]["amount"] in html
+
+
+async def test_each_asset_has_an_inline_icon_and_no_other_request(gateway: Gateway):
+    inv = await gateway.create_invoice()
+    _, html = await get(gateway, f"/{inv['id']}")
+    assert html.count('<svg class="icon"') == 2 and "<img" not in html.split("</header>")[1]

@@ -53,6 +53,21 @@ def time_left(expires_at: str | None, now: datetime | None = None) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
+#: Icon disc and text colours per company asset (the brands' own colours).
+ICON_COLORS = {
+    "btc": ("#f7931a", "#1a1d21"),
+    "ltc": ("#345d9d", "#fff"),
+    "bch": ("#0ac18e", "#1a1d21"),
+    "eth": ("#627eea", "#fff"),
+    "usdt": ("#26a17b", "#fff"),
+    "usdc": ("#2775ca", "#fff"),
+    "bnb": ("#f3ba2f", "#1a1d21"),
+    "trx": ("#ff060a", "#fff"),
+    "sol": ("#9945ff", "#fff"),
+    "ton": ("#0098ea", "#fff"),
+}
+
+
 def make_templates(static: dict[str, StaticFile]) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -65,6 +80,7 @@ def make_templates(static: dict[str, StaticFile]) -> jinja2.Environment:
     env.globals["time_left"] = time_left
     env.globals["seconds_left"] = seconds_left
     env.globals["server_now"] = server_now
+    env.globals["icon_colors"] = ICON_COLORS
     return env
 
 
