@@ -16,7 +16,11 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def _render(page) -> str:
-    return make_templates(load_static()).get_template("state.html").render(page=page, error=None, email="", chosen=None)
+    return (
+        make_templates(load_static())["en"]
+        .get_template("state.html")
+        .render(page=page, error=None, email="", chosen=None)
+    )
 
 
 def _trc20_view() -> dict:

@@ -15,6 +15,7 @@ from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
+from coinvoice.web.pay.i18n import CODES, choose_language
 from coinvoice.web.pay.model import PayPage, build_page, support_of, url_origin
 from coinvoice.web.pay.render import (
     StaticFile,
@@ -28,7 +29,8 @@ from coinvoice.web.pay.render import (
 log = logging.getLogger(__name__)
 
 UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-TEMPLATES = web.AppKey("pay_templates", jinja2.Environment)
+#: The page's templates, one environment per language.
+TEMPLATES = web.AppKey("pay_templates", dict[str, jinja2.Environment])
 STATIC = web.AppKey("pay_static", dict[str, StaticFile])
 #: Seconds between database reads per open status stream (no tight loops on the database).
 STREAM_POLL_SECONDS = web.AppKey("pay_stream_poll_seconds", float)
@@ -50,15 +52,21 @@ async def _page(request: web.Request, invoice_id: uuid.UUID) -> PayPage:
     return build_page(payer.view, payer.choices, request.app[SETTINGS], support=support, updated_at=payer.updated_at)
 
 
+def _templates(request: web.Request) -> jinja2.Environment:
+    """The payer's language: a language link's ?lang=, else the browser's Accept-Language."""
+    lang = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+    return request.app[TEMPLATES][lang]
+
+
 def _render_page(request: web.Request, page: PayPage, *, status: int = 200, **form: Any) -> web.Response:
     context = {"error": None, "email": "", "chosen": None, **form}
     return html_response(
-        request.app[TEMPLATES], "page.html", status=status, img_origin=url_origin(page.logo_url), page=page, **context
+        _templates(request), "page.html", status=status, img_origin=url_origin(page.logo_url), page=page, **context
     )
 
 
 def _not_found(request: web.Request) -> web.Response:
-    return html_response(request.app[TEMPLATES], "not_found.html", status=404)
+    return html_response(_templates(request), "not_found.html", status=404)
 
 
 @routes.get(f"/{{invoice_id:{UUID}}}")
@@ -87,7 +95,9 @@ async def pay_form(request: web.Request) -> web.Response:
         page = await _page(request, invoice_id)
         status = 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, Unavailable) else 400
         return _render_page(request, page, status=status, error=_form_error(exc), email=email, chosen=chosen)
-    headers = {**security_headers(), "Location": f"/{invoice_id}", "Cache-Control": "no-store"}
+    lang = request.query.get("lang")
+    location = f"/{invoice_id}" + (f"?lang={lang}" if lang in CODES else "")
+    headers = {**security_headers(), "Location": location, "Cache-Control": "no-store"}
     return web.Response(status=303, headers=headers)
 
 
@@ -102,7 +112,7 @@ def _form_error(exc: Invalid | Conflict | Unavailable) -> str:
 
 
 def _live_message(request: web.Request, page: PayPage) -> dict[str, Any]:
-    html = request.app[TEMPLATES].get_template("state.html").render(page=page, error=None, email="", chosen=None)
+    html = _templates(request).get_template("state.html").render(page=page, error=None, email="", chosen=None)
     return {"status": page.status, "version": page.version, "final": page.final, "html": html}
 
 

@@ -5,13 +5,11 @@
   var box = document.getElementById("state");
   if (!main || !box) return;
   var base = "/" + main.getAttribute("data-id");
+  var lang = "lang=" + encodeURIComponent(main.getAttribute("data-lang") || "en");
   var FINAL = { done: 1, expired: 1, refunded: 1, failed: 1 };
-  var MESSAGES = {
-    pending: "Waiting for your payment.", processing: "Payment seen, waiting for confirmations.",
-    wrong: "Payment incomplete: part of the amount is still missing.", done: "Payment received.",
-    expired: "This invoice has expired.", refunded: "Payment rejected.", failed: "This invoice cannot be paid."
-  };
-  var WARNINGS = [[60, "1 minute left to pay."], [300, "5 minutes left to pay."]];
+  var texts = document.getElementById("texts");
+  function t(key) { return (texts && texts.getAttribute("data-" + key)) || ""; }
+  var WARNINGS = [[60, t("warn-1")], [300, t("warn-5")]];
   var ticker = null, stream = null, pollTimer = null, redirectTimer = null;
   var skew = 0; // server clock minus browser clock, in ms
   var warned = {};
@@ -28,9 +26,13 @@
       var note = document.createElement("div");
       note.className = "notice bad";
       note.id = "time-up";
-      note.innerHTML = "<h2>Time is up</h2><p>Do not send a payment now. Checking the invoice…</p>";
+      var h = document.createElement("h2"), p = document.createElement("p");
+      h.textContent = t("time-up");
+      p.textContent = t("time-up-note");
+      note.appendChild(h);
+      note.appendChild(p);
       pay.parentNode.replaceChild(note, pay);
-      announce("Time is up. Do not send a payment now.");
+      announce(t("time-up") + ". " + t("time-up-note"));
     }
     refresh();
   }
@@ -68,8 +70,8 @@
     }, 1000);
     document.getElementById("stay").addEventListener("click", function () {
       clearInterval(redirectTimer);
-      note.textContent = "You stay on this page.";
-      announce("Redirect cancelled. You stay on this page.");
+      note.textContent = t("stayed");
+      announce(t("stay-announce"));
     });
   }
 
@@ -93,7 +95,7 @@
     var before = status();
     var focused = document.activeElement && box.contains(document.activeElement);
     box.innerHTML = msg.html;
-    announce(MESSAGES[msg.status] || "");
+    announce(t(msg.status));
     enhance();
     if (focused) { var h = box.querySelector("h2"); if (h) { h.tabIndex = -1; h.focus(); } }
     // redirect only when the payment completes while the payer watches, never on a later visit
@@ -103,7 +105,7 @@
   }
 
   function refresh() {
-    fetch(base + "/status", { headers: { Accept: "application/json" }, cache: "no-store" })
+    fetch(base + "/status?" + lang, { headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (msg) { if (msg) apply(msg); })
       .catch(function () {});
@@ -111,7 +113,7 @@
 
   function poll() {
     pollTimer = setTimeout(function () {
-      fetch(base + "/status", { headers: { Accept: "application/json" }, cache: "no-store" })
+      fetch(base + "/status?" + lang, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (msg) { if (msg) apply(msg); })
         .catch(function () {})
@@ -123,7 +125,7 @@
     if (status() === "created" || FINAL[status()]) return;
     if (!window.EventSource) { poll(); return; }
     var r = root();
-    stream = new EventSource(base + "/events?v=" + encodeURIComponent(r ? r.getAttribute("data-version") : ""));
+    stream = new EventSource(base + "/events?" + lang + "&v=" + encodeURIComponent(r ? r.getAttribute("data-version") : ""));
     stream.addEventListener("state", function (e) { apply(JSON.parse(e.data)); });
     stream.onerror = function () {
       // the browser retries by itself; once it gives up, fall back to polling
@@ -165,15 +167,15 @@
     }
     var copied = false;
     try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
-    say(button, copied ? "Copied" : "Selected: copy it now");
+    say(button, copied ? t("copied") : t("selected"));
   }
 
   function copyText(button) {
     var text = button.getAttribute("data-copy");
-    var both = button.id === "copy-both";
+    var both = button.hasAttribute("data-done");
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(
-        function () { say(button, both ? "Copied address and amount" : "Copied"); },
+        function () { say(button, both ? button.getAttribute("data-done") : t("copied")); },
         function () { selectNear(button); });
     } else {
       selectNear(button);
