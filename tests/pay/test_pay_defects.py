@@ -19,7 +19,7 @@ def _render(page) -> str:
     return (
         make_templates(load_static())["en"]
         .get_template("state.html")
-        .render(page=page, error=None, email="", chosen=None)
+        .render(page=page, error=None, email="", chosen=None, lang_query=None)
     )
 
 
@@ -118,3 +118,14 @@ async def test_each_asset_has_an_inline_icon_and_no_other_request(gateway: Gatew
     inv = await gateway.create_invoice()
     _, html = await get(gateway, f"/{inv['id']}")
     assert html.count('<svg class="icon"') == 2 and "<img" not in html.split("</header>")[1]
+
+
+def test_a_form_error_is_translated_and_escaped_never_trusted_as_markup(settings):
+    page = build_page({**VIEW, "status": "created", "address": None, "paymentDetails": None}, (), settings, NOW)
+    env = make_templates(load_static())["de"]
+    html = env.get_template("state.html").render(page=page, error="<b>50%</b>", email="", chosen=None, lang_query="de")
+    assert "&lt;b&gt;50%&lt;/b&gt;" in html and 'action="/' + VIEW["id"] + '?lang=de"' in html
+    html = env.get_template("state.html").render(
+        page=page, error="Choose how you want to pay.", email="", chosen=None, lang_query=None
+    )
+    assert "Wählen Sie, wie Sie bezahlen möchten." in html and 'action="/' + VIEW["id"] + '"' in html

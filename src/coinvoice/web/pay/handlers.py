@@ -58,8 +58,14 @@ def _templates(request: web.Request) -> jinja2.Environment:
     return request.app[TEMPLATES][lang]
 
 
+def _lang_query(request: web.Request) -> str | None:
+    """The language a link chose, kept in the form's action; None when the browser's languages decided."""
+    lang = request.query.get("lang")
+    return lang if lang in CODES else None
+
+
 def _render_page(request: web.Request, page: PayPage, *, status: int = 200, **form: Any) -> web.Response:
-    context = {"error": None, "email": "", "chosen": None, **form}
+    context = {"error": None, "email": "", "chosen": None, "lang_query": _lang_query(request), **form}
     return html_response(
         _templates(request), "page.html", status=status, img_origin=url_origin(page.logo_url), page=page, **context
     )
@@ -95,8 +101,8 @@ async def pay_form(request: web.Request) -> web.Response:
         page = await _page(request, invoice_id)
         status = 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, Unavailable) else 400
         return _render_page(request, page, status=status, error=_form_error(exc), email=email, chosen=chosen)
-    lang = request.query.get("lang")
-    location = f"/{invoice_id}" + (f"?lang={lang}" if lang in CODES else "")
+    lang = _lang_query(request)
+    location = f"/{invoice_id}" + (f"?lang={lang}" if lang else "")
     headers = {**security_headers(), "Location": location, "Cache-Control": "no-store"}
     return web.Response(status=303, headers=headers)
 
@@ -112,7 +118,11 @@ def _form_error(exc: Invalid | Conflict | Unavailable) -> str:
 
 
 def _live_message(request: web.Request, page: PayPage) -> dict[str, Any]:
-    html = _templates(request).get_template("state.html").render(page=page, error=None, email="", chosen=None)
+    html = (
+        _templates(request)
+        .get_template("state.html")
+        .render(page=page, error=None, email="", chosen=None, lang_query=_lang_query(request))
+    )
     return {"status": page.status, "version": page.version, "final": page.final, "html": html}
 
 

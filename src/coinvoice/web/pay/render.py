@@ -108,6 +108,8 @@ def _environment(static: dict[str, StaticFile], lang: str) -> jinja2.Environment
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(formatters(lang))
     env.globals.update(lang=lang, languages=LANGUAGES, strong=strong, span=span, link=link)
+    # a message built at run time (a form error): translated if the catalogue has it, escaped like any text
+    env.globals["translate"] = catalogue.gettext
     env.globals["js_texts"] = lambda: {key: catalogue.gettext(text) for key, text in JS_TEXTS.items()}
     env.globals["static_url"] = lambda name: f"/static/pay/{name}?v={static[name].etag}"
     env.globals["time_left"] = time_left
