@@ -9,6 +9,7 @@ from decimal import Decimal
 from playwright.async_api import expect
 
 from coinvoice.services.companies import set_assets, set_wallet
+from tests.browser.contrast import low_contrast
 from tests.browser.tab import decode_qr, opened
 from tests.conftest import TPUB
 from tests.pay.gateway import REDIRECT_URL, Gateway
@@ -49,6 +50,7 @@ async def test_trc20_button_copies_address_and_amount_and_the_qr_is_the_exact_ad
         button = page.locator("#copy-both")
         await expect(button).to_have_text("Copied address and amount")
         assert await page.evaluate("navigator.clipboard.readText()") == f"{address}\n{amount}"
+        assert await low_contrast(page) == []  # the primary button keeps its colours while it says so
         assert await decode_qr(page, zbarimg, artifacts / "qr-trc20.png") == address
         await page.screenshot(path=artifacts / "state-trc20.png", full_page=True)
 
