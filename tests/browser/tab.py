@@ -51,9 +51,12 @@ async def _merchant_site(route: Any) -> None:
 
 
 @asynccontextmanager
-async def opened(browser: Any, *, width: int = 1024, height: int = 900, js: bool = True) -> AsyncIterator[Tab]:
+async def opened(
+    browser: Any, *, width: int = 1024, height: int = 900, js: bool = True, **options: Any
+) -> AsyncIterator[Tab]:
+    """A fresh context; ``options`` go to Playwright's new_context (locale, color_scheme, ...)."""
     context = await browser.new_context(
-        viewport={"width": width, "height": height}, java_script_enabled=js, device_scale_factor=1
+        viewport={"width": width, "height": height}, java_script_enabled=js, device_scale_factor=1, **options
     )
     await context.route(MERCHANT_SITE, _merchant_site)
     page = await context.new_page()

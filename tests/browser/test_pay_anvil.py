@@ -108,6 +108,7 @@ async def test_payer_pays_usdt_erc20_and_the_qr_is_a_token_transfer_call(
         await page.screenshot(path=artifacts / "anvil-usdt-pending.png", full_page=True)
         qr = await decode_qr(page, zbarimg, artifacts / "qr-anvil-usdt.png")
         assert qr == f"ethereum:{token}@{anvil.chain_id}/transfer?address={address}&uint256={units}"
+        await expect(page.get_by_role("link", name="Open in wallet")).to_have_attribute("href", qr)
         assert await page.locator("#contract").inner_text() == token  # a payer who copies instead of scanning
         await page.evaluate("window.sameDocument = true")
 

@@ -44,7 +44,7 @@ async def test_payer_pays_from_a_litecoin_wallet_and_sees_processing_then_done_t
 
         txid = await asyncio.to_thread(litecoind.send, address, Decimal(amount))
         await expect(page.get_by_role("heading", name="Payment seen")).to_be_visible(timeout=WATCH)
-        await expect(page.locator(".conf")).to_have_text("0 of 1 confirmations")
+        await expect(page.locator(".conf")).to_have_text("0 of 1 confirmation")
         await page.screenshot(path=artifacts / "regtest-processing.png", full_page=True)
 
         await asyncio.to_thread(litecoind.mine, 1)

@@ -30,7 +30,7 @@ async def test_page_of_a_created_invoice_shows_items_and_sends_strict_security_h
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert "Coffee &amp; Co &lt;b&gt;" in html
-    assert '<td class="num" id="total">14 EUR</td>' in html
+    assert '<span id="total">14.00 EUR</span>' in html
     assert '<script src="/static/pay/pay.js?v=' in html
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "no inline script"
     assert 'value="ltc"' in html and 'value="btc"' in html
@@ -42,8 +42,8 @@ async def test_unknown_invoice_is_an_html_404_and_api_and_healthz_are_not_shadow
     assert resp.headers["X-Frame-Options"] == "DENY"
     resp, _ = await get(gateway, "/healthz")
     assert resp.status == 200
-    resp, _ = await get(gateway, "/not-an-invoice")
-    assert resp.status == 404
+    resp, html = await get(gateway, "/not-an-invoice")
+    assert resp.status == 404 and "Invoice not found" in html
     resp, body = await get(gateway, f"/api/invoices/v1/regular/{uuid.uuid4()}")
     assert resp.status == 404 and "invoice_not_found" in body
 

@@ -31,6 +31,8 @@ async def test_company_settings_read_and_patch_only_the_fields_sent(api, company
             "logoUrl": "https://shop.example/logo.png",
             "redirectURL": "https://shop.example/done",
             "webHookUrl": None,
+            "supportUrl": None,
+            "supportEmail": None,
         },
     )
     status, body = await api.call("PATCH", SETTINGS_PATH, token=token, json_body={"name": "Tea", "logoUrl": None})
@@ -42,6 +44,21 @@ async def test_company_settings_read_and_patch_only_the_fields_sent(api, company
     assert_error(status, body, 400, "required", "name")
     status, body = await api.call("GET", SETTINGS_PATH)
     assert status == 401
+
+
+async def test_support_contact_is_a_setting_checked_like_the_other_urls(api, company):
+    token = company["publicToken"]
+    change = {"supportUrl": "https://shop.example/help", "supportEmail": "help@shop.example"}
+    status, body = await api.call("PATCH", SETTINGS_PATH, token=token, json_body=change)
+    assert (
+        status == 200 and body["supportUrl"] == change["supportUrl"] and body["supportEmail"] == change["supportEmail"]
+    )
+    status, body = await api.call("PATCH", SETTINGS_PATH, token=token, json_body={"supportUrl": "javascript:x"})
+    assert_error(status, body, 400, "invalid_url", "supportUrl")
+    status, body = await api.call("PATCH", SETTINGS_PATH, token=token, json_body={"supportEmail": "not an email"})
+    assert_error(status, body, 400, "invalid_email", "supportEmail")
+    status, body = await api.call("PATCH", SETTINGS_PATH, token=token, json_body={"supportEmail": None})
+    assert status == 200 and body["supportEmail"] is None and body["supportUrl"] == change["supportUrl"]
 
 
 async def test_webhook_url_put_get_and_clear(api, company):

@@ -23,12 +23,20 @@ LIST_SQL = (
     " AND ($5::timestamptz IS NULL OR (i.created_at, i.id) < ($5, $6::uuid))"
     " ORDER BY i.created_at DESC, i.id DESC LIMIT $7"
 )
-SETTING_COLUMNS = {"name": "name", "logoUrl": "logo_url", "redirectURL": "redirect_url", "webHookUrl": "webhook_url"}
+SETTING_COLUMNS = {
+    "name": "name",
+    "logoUrl": "logo_url",
+    "redirectURL": "redirect_url",
+    "webHookUrl": "webhook_url",
+    "supportUrl": "support_url",
+    "supportEmail": "support_email",
+}
 
 
 async def company_settings(conn: ConnOrPool, company_id: uuid.UUID) -> asyncpg.Record:
     row = await conn.fetchrow(
-        "SELECT name, logo_url, redirect_url, webhook_url FROM companies WHERE id = $1", company_id
+        "SELECT name, logo_url, redirect_url, webhook_url, support_url, support_email FROM companies WHERE id = $1",
+        company_id,
     )
     assert row is not None, "called with an authenticated company's id"
     return row

@@ -14,6 +14,7 @@ from coinvoice.db import account as db
 from coinvoice.domain.assets import COMPANY_ASSETS, payment_assets_of
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.money import fmt
+from coinvoice.domain.text import email_problem
 from coinvoice.net.urlcheck import check_webhook_url
 from coinvoice.services.tokens import new_key_salt, secret_key_from_salt, token_hash
 from coinvoice.services.views import wire_time
@@ -29,6 +30,8 @@ def _settings_wire(row: asyncpg.Record) -> dict[str, Any]:
         "logoUrl": row["logo_url"],
         "redirectURL": row["redirect_url"],
         "webHookUrl": row["webhook_url"],
+        "supportUrl": row["support_url"],
+        "supportEmail": row["support_email"],
     }
 
 
@@ -37,9 +40,12 @@ async def get_settings(pool: asyncpg.Pool, company_id: uuid.UUID) -> dict[str, A
 
 
 async def update_settings(pool: asyncpg.Pool, company_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change name, logoUrl and redirectURL (the keys present in ``changes``; None clears a URL)."""
+    """Change name, logoUrl, redirectURL, supportUrl and supportEmail (the keys present in ``changes``; None clears)."""
     if "name" in changes and changes["name"] is None:
         raise Invalid("required", "name cannot be cleared", "name")
+    email = changes.get("supportEmail")
+    if email is not None and email_problem(email):
+        raise Invalid("invalid_email", "supportEmail must be a valid email address", "supportEmail")
     async with pool.acquire() as conn, conn.transaction():
         await db.update_company(conn, company_id, changes)
         return _settings_wire(await db.company_settings(conn, company_id))

@@ -13,13 +13,16 @@ from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
 from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
 from coinvoice.domain.errors import NotFound
-from coinvoice.services.views import invoice_view, public_view
+from coinvoice.services.views import invoice_view, public_view, wire_time
 
 
 @dataclass(frozen=True, slots=True)
 class PayerInvoice:
     view: dict[str, Any]
     choices: tuple[PaymentAsset, ...]  # what the payer may pick while the invoice is created
+    support_url: str | None = None  # the merchant's support contact, shown when something went wrong
+    support_email: str | None = None
+    updated_at: str | None = None  # when the status last changed (the receipt's time once done)
 
 
 def payable_assets(allowed: dict[str, bool], wallet_chains: set[str]) -> tuple[PaymentAsset, ...]:
@@ -35,4 +38,10 @@ async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid
     if row["status"] == "created" and not row["preset_currency"]:
         chains = await db_companies.wallet_chains(pool, row["company_id"])
         choices = payable_assets(row["assets"], chains)
-    return PayerInvoice(public_view(invoice_view(row, settings)), choices)
+    return PayerInvoice(
+        public_view(invoice_view(row, settings)),
+        choices,
+        row["support_url"],
+        row["support_email"],
+        wire_time(row["updated_at"]),
+    )

@@ -73,6 +73,8 @@ class SettingsIn(BaseModel):
     name: Annotated[StrictStr | None, Field(min_length=1, max_length=200), BeforeValidator(_name)] = None
     logoUrl: HttpUrl = None
     redirectURL: HttpUrl = None
+    supportUrl: HttpUrl = None  # shown to payers when something needs a person (expired, incomplete)
+    supportEmail: Annotated[StrictStr | None, Field(max_length=254)] = None
 
 
 class LimitIn(BaseModel):

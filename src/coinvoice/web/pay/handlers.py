@@ -16,7 +16,8 @@ from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
-from coinvoice.web.pay.model import PayPage, build_page, url_origin
+from coinvoice.web.pay.i18n import CODES, choose_language
+from coinvoice.web.pay.model import PayPage, build_page, support_of, url_origin
 from coinvoice.web.pay.render import (
     StaticFile,
     html_response,
@@ -29,7 +30,8 @@ from coinvoice.web.pay.render import (
 log = logging.getLogger(__name__)
 
 UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-TEMPLATES = web.AppKey("pay_templates", jinja2.Environment)
+#: The page's templates, one environment per language.
+TEMPLATES = web.AppKey("pay_templates", dict[str, jinja2.Environment])
 STATIC = web.AppKey("pay_static", dict[str, StaticFile])
 #: Seconds between database reads per open status stream (no tight loops on the database).
 STREAM_POLL_SECONDS = web.AppKey("pay_stream_poll_seconds", float)
@@ -47,18 +49,31 @@ def _invoice_id(request: web.Request) -> uuid.UUID:
 
 async def _page(request: web.Request, invoice_id: uuid.UUID) -> PayPage:
     payer = await payer_invoice(request.app[POOL], request.app[SETTINGS], invoice_id)
-    return build_page(payer.view, payer.choices, request.app[SETTINGS])
+    support = support_of(payer.support_url, payer.support_email)
+    return build_page(payer.view, payer.choices, request.app[SETTINGS], support=support, updated_at=payer.updated_at)
+
+
+def _templates(request: web.Request) -> jinja2.Environment:
+    """The payer's language: a language link's ?lang=, else the browser's Accept-Language."""
+    lang = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+    return request.app[TEMPLATES][lang]
+
+
+def _lang_query(request: web.Request) -> str | None:
+    """The language a link chose, kept in the form's action; None when the browser's languages decided."""
+    lang = request.query.get("lang")
+    return lang if lang in CODES else None
 
 
 def _render_page(request: web.Request, page: PayPage, *, status: int = 200, **form: Any) -> web.Response:
-    context = {"error": None, "email": "", "chosen": None, **form}
+    context = {"error": None, "email": "", "chosen": None, "lang_query": _lang_query(request), **form}
     return html_response(
-        request.app[TEMPLATES], "page.html", status=status, img_origin=url_origin(page.logo_url), page=page, **context
+        _templates(request), "page.html", status=status, img_origin=url_origin(page.logo_url), page=page, **context
     )
 
 
 def _not_found(request: web.Request) -> web.Response:
-    return html_response(request.app[TEMPLATES], "not_found.html", status=404)
+    return html_response(_templates(request), "not_found.html", status=404)
 
 
 @routes.get(f"/{{invoice_id:{UUID}}}")
@@ -95,7 +110,9 @@ async def pay_form(request: web.Request) -> web.Response:
         page = await _page(request, invoice_id)
         status = 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, Unavailable) else 400
         return _render_page(request, page, status=status, error=_form_error(exc), email=email, chosen=chosen)
-    headers = {**security_headers(), "Location": f"/{invoice_id}", "Cache-Control": "no-store"}
+    lang = _lang_query(request)
+    location = f"/{invoice_id}" + (f"?lang={lang}" if lang else "")
+    headers = {**security_headers(), "Location": location, "Cache-Control": "no-store"}
     return web.Response(status=303, headers=headers)
 
 
@@ -110,7 +127,11 @@ def _form_error(exc: Invalid | Conflict | Unavailable) -> str:
 
 
 def _live_message(request: web.Request, page: PayPage) -> dict[str, Any]:
-    html = request.app[TEMPLATES].get_template("state.html").render(page=page, error=None, email="", chosen=None)
+    html = (
+        _templates(request)
+        .get_template("state.html")
+        .render(page=page, error=None, email="", chosen=None, lang_query=_lang_query(request))
+    )
     return {"status": page.status, "version": page.version, "final": page.final, "html": html}
 
 
@@ -175,6 +196,12 @@ async def pay_events(request: web.Request) -> web.StreamResponse:
 @routes.get("/static/pay/{name}")
 async def pay_static(request: web.Request) -> web.Response:
     return static_response(request, request.app[STATIC])
+
+
+@routes.get(r"/{path:(?!api/|static/).+}")
+async def pay_not_found(request: web.Request) -> web.Response:
+    """A malformed invoice link (a cut-off id, a typo) gets the page's own 404, not a plain-text one."""
+    return _not_found(request)
 
 
 async def _close_streams(app: web.Application) -> None:

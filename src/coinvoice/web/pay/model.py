@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import segno
 
 from coinvoice.config import Settings
-from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
+from coinvoice.domain.assets import FIAT_CURRENCIES, PAYMENT_ASSETS, PRICE_PRECISION, PaymentAsset
 from coinvoice.domain.text import url_origin as checked_origin
 from coinvoice.web.pay.uri import payment_uri
 
@@ -21,6 +21,17 @@ from coinvoice.web.pay.uri import payment_uri
 FINAL = frozenset({"done", "expired", "refunded", "failed"})
 #: Statuses in which the payer still has something to send.
 PAYABLE = frozenset({"pending", "wrong"})
+#: The network a payment asset travels on, as the "send only … on the … network" warning names it.
+NETWORK_NAMES = {
+    "bitcoin": "Bitcoin",
+    "litecoin": "Litecoin",
+    "bitcoincash": "Bitcoin Cash",
+    "ethereum": "Ethereum",
+    "bsc": "BNB Smart Chain",
+    "tron": "TRON",
+    "solana": "Solana",
+    "ton": "TON",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,21 @@ class Deposit:
     confirmations: int
     txid: str
     explorer_url: str | None
+    seen_at: str | None = None
+
+    def confirmed(self, required: int) -> bool:
+        return self.confirmations >= required
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """Where the payer reaches the merchant: a support page and/or an email address."""
+
+    url: str | None = None
+    email: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.url or self.email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +68,38 @@ class Payment:
     tag: str | None  # memo / TON comment the payer must add
     reference: str | None  # Solana Pay reference key (a wallet adds it from the QR code)
     contract: str | None  # the token contract a token payment must come from
-    uri: str
+    uri: str  # what the QR code carries: the wallet URI, or the bare address where no standard URI exists
+    wallet_uri: str | None  # the "Open in wallet" link; None where the asset has no standard URI (TRC-20)
     qr_svg: str
     rate: str
     fee: str
     expires_at: str | None
     confirmations_required: int
     open: bool  # the payer may still send (before expiry)
+    window_seconds: int  # how long the invoice is open once filled (the expiry bar's full length)
+    value: str  # what ``amount`` is worth in the invoice currency, at the invoice's rate
     deposits: list[Deposit] = field(default_factory=list)
+
+    @property
+    def short(self) -> bool:
+        """Something was received (confirmed or not) and part of the amount is still missing."""
+        return Decimal(self.received) > 0 and Decimal(self.remaining) > 0
+
+    @property
+    def network(self) -> str:
+        return NETWORK_NAMES.get(self.asset.chain, self.asset.chain)
+
+    @property
+    def symbol(self) -> str:
+        """The asset's ticker, for sentences ("USDT"); the label ("USDT (TRC-20)") names the choice."""
+        return self.asset.asset.upper()
+
+    @property
+    def address_groups(self) -> list[str]:
+        return [self.address[i : i + 4] for i in range(0, len(self.address), 4)]
+
+    def unconfirmed(self) -> list[Deposit]:
+        return [d for d in self.deposits if not d.confirmed(self.confirmations_required)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +117,14 @@ class PayPage:
     redirect_url: str | None
     version: str
     email: str = ""
+    support: Support = field(default_factory=Support)
+    paid_at: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """The invoice's short code, as a payer reads it out to support: the first 8 hex digits of its id."""
+        code = self.id.replace("-", "")[:8].upper()
+        return f"{code[:4]}-{code[4:]}"
 
     @property
     def final(self) -> bool:
@@ -87,6 +145,19 @@ def url_origin(value: str | None) -> str | None:
     return None if url is None else checked_origin(url)
 
 
+def price(value: str, currency: str) -> str:
+    """A price as the currency writes it: fiat with all its decimal places (18.50 EUR), crypto as given."""
+    code = currency.lower()
+    if code not in FIAT_CURRENCIES:
+        return value
+    return f"{Decimal(value):.{PRICE_PRECISION[code]}f}"
+
+
+def support_of(url: str | None, email: str | None) -> Support:
+    clean_email = email if email and "@" in email and not any(c in email for c in '<>"\r\n ') else None
+    return Support(http_url(url), clean_email)
+
+
 def qr_svg(uri: str, title: str) -> str:
     """An inline SVG QR code of ``uri`` with a white quiet zone; its <title> names it for screen readers."""
     code = segno.make(uri, error="m")
@@ -105,6 +176,13 @@ def _before(expires_at: str | None, now: datetime) -> bool:
     return expires_at is None or datetime.fromisoformat(expires_at.replace("Z", "+00:00")) > now
 
 
+def _value(amount: str, rate: str, currency: str) -> str:
+    if Decimal(rate) <= 0:
+        return ""
+    places = PRICE_PRECISION.get(currency.lower(), 2)
+    return price(str((Decimal(amount) / Decimal(rate)).quantize(Decimal(1).scaleb(-places))), currency)
+
+
 def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment | None:
     details = view.get("paymentDetails")
     address = view.get("address")
@@ -113,7 +191,9 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
     asset = PAYMENT_ASSETS[address["asset"]]
     chain_settings = settings.chain(asset.chain)
     network = chain_settings.network
-    to_send = details["remaining"] if view["status"] == "wrong" else details["amount"]
+    # underpaid, even before any confirmation: ask for what is missing at once
+    short = Decimal(details["received"]) > 0 and Decimal(details["remaining"]) > 0
+    to_send = details["remaining"] if short else details["amount"]
     contract = settings.tokens_of(asset.chain).get(asset.code) if asset.is_token else None
     uri = payment_uri(
         asset,
@@ -129,7 +209,13 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
     )
     deposits = [
         # a public explorer knows nothing of a regtest transaction
-        Deposit(t["amount"], t["confirmations"], t["txid"], http_url(t["txHash"]) if network != "regtest" else None)
+        Deposit(
+            t["amount"],
+            t["confirmations"],
+            t["txid"],
+            http_url(t["txHash"]) if network != "regtest" else None,
+            t.get("createdAt"),
+        )
         for t in view.get("invoiceTransactions", [])
         if not t.get("late")
     ]
@@ -144,18 +230,26 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
         reference=address.get("reference"),
         contract=contract,
         uri=uri,
-        qr_svg=qr_svg(uri, f"QR code: pay {to_send} {asset.label} to {address['address']}"),
+        wallet_uri=uri if uri != address["address"] else None,
+        qr_svg=qr_svg(uri, f"QR code: pay {to_send} {asset.asset.upper()} to {address['address']}"),
         rate=details["rate"],
         fee=details["invoiceFee"],
         expires_at=view.get("expiredAt"),
         confirmations_required=settings.confirmations_for(asset.code),
         open=_before(view.get("expiredAt"), now),
+        window_seconds=60 * settings.expiry_for(asset.code),
+        value=_value(to_send, details["rate"], view["invoiceContent"]["invoiceCurrency"]),
         deposits=deposits,
     )
 
 
 def build_page(
-    view: dict[str, Any], choices: tuple[PaymentAsset, ...], settings: Settings, now: datetime | None = None
+    view: dict[str, Any],
+    choices: tuple[PaymentAsset, ...],
+    settings: Settings,
+    now: datetime | None = None,
+    support: Support | None = None,
+    updated_at: str | None = None,
 ) -> PayPage:
     content = view["invoiceContent"]
     preset_code = content.get("paymentCurrency") if view["status"] == "created" else None
@@ -165,12 +259,14 @@ def build_page(
         status=view["status"],
         company_name=view["company"]["name"],
         logo_url=http_url(view["company"].get("logoUrl")),
-        items=content["items"],
-        total=content["total"],
+        items=[{**item, "price": price(str(item["price"]), content["invoiceCurrency"])} for item in content["items"]],
+        total=price(content["total"], content["invoiceCurrency"]),
         currency=content["invoiceCurrency"].upper(),
         preset=PAYMENT_ASSETS.get(preset_code) if preset_code else None,
         choices=choices,
         payment=payment,
         redirect_url=http_url(view.get("redirectURL")),
         version=state_version(view, payment is None or payment.open),
+        support=support or Support(),
+        paid_at=updated_at if view["status"] == "done" else None,
     )

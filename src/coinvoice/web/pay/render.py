@@ -11,6 +11,8 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from coinvoice.web.pay.i18n import LANGUAGES, formatters, link, span, strong, translations
+
 HERE = Path(__file__).parent
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -33,27 +35,87 @@ def load_static(folder: Path = HERE / "static") -> dict[str, StaticFile]:
     return files
 
 
+def seconds_left(expires_at: str, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    return max(0, int((datetime.fromisoformat(expires_at.replace("Z", "+00:00")) - now).total_seconds()))
+
+
+def server_now() -> str:
+    """The server's clock, for the page's countdown: the browser's clock may be off by minutes."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def time_left(expires_at: str | None, now: datetime | None = None) -> str:
     """Minutes:seconds (or h:mm:ss) until ``expires_at``, as the countdown shows it without JavaScript."""
     if not expires_at:
         return ""
-    now = now or datetime.now(UTC)
-    left = max(0, int((datetime.fromisoformat(expires_at.replace("Z", "+00:00")) - now).total_seconds()))
+    left = seconds_left(expires_at, now)
     hours, rest = divmod(left, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def make_templates(static: dict[str, StaticFile]) -> jinja2.Environment:
+#: Icon disc and text colours per company asset (the brands' own colours).
+ICON_COLORS = {
+    "btc": ("#f7931a", "#1a1d21"),
+    "ltc": ("#345d9d", "#fff"),
+    "bch": ("#0ac18e", "#1a1d21"),
+    "eth": ("#627eea", "#fff"),
+    "usdt": ("#26a17b", "#fff"),
+    "usdc": ("#2775ca", "#fff"),
+    "bnb": ("#f3ba2f", "#1a1d21"),
+    "trx": ("#ff060a", "#fff"),
+    "sol": ("#9945ff", "#fff"),
+    "ton": ("#0098ea", "#fff"),
+}
+
+
+#: What the script says (live announcements, copy feedback), in each language: sent as data-* attributes.
+JS_TEXTS = {
+    "pending": "Waiting for your payment.",
+    "processing": "Payment seen, waiting for confirmations.",
+    "wrong": "Payment incomplete: part of the amount is still missing.",
+    "done": "Payment received.",
+    "expired": "This invoice has expired.",
+    "refunded": "Payment rejected.",
+    "failed": "This invoice cannot be paid.",
+    "warn-1": "1 minute left to pay.",
+    "warn-5": "5 minutes left to pay.",
+    "time-up": "Time is up",
+    "time-up-note": "Do not send a payment now. Checking the invoice…",
+    "copied": "Copied",
+    "selected": "Selected: copy it now",
+    "stayed": "You stay on this page.",
+    "stay-announce": "Redirect cancelled. You stay on this page.",
+}
+
+
+def make_templates(static: dict[str, StaticFile]) -> dict[str, jinja2.Environment]:
+    """One template environment per language, each with its catalogue and its locale's formats."""
+    return {lang: _environment(static, lang) for lang, _ in LANGUAGES}
+
+
+def _environment(static: dict[str, StaticFile], lang: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # merchant text (company name, items) is always escaped
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    catalogue = translations(lang)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(formatters(lang))
+    env.globals.update(lang=lang, languages=LANGUAGES, strong=strong, span=span, link=link)
+    # a message built at run time (a form error): translated if the catalogue has it, escaped like any text
+    env.globals["translate"] = catalogue.gettext
+    env.globals["js_texts"] = lambda: {key: catalogue.gettext(text) for key, text in JS_TEXTS.items()}
     env.globals["static_url"] = lambda name: f"/static/pay/{name}?v={static[name].etag}"
     env.globals["time_left"] = time_left
+    env.globals["seconds_left"] = seconds_left
+    env.globals["server_now"] = server_now
+    env.globals["icon_colors"] = ICON_COLORS
     return env
 
 
@@ -82,6 +144,8 @@ def html_response(
     response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
     response.headers.update(security_headers(img_origin))
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = str(env.globals.get("lang", "en"))
+    response.headers["Vary"] = "Accept-Language"
     response.enable_compression()
     return response
 
