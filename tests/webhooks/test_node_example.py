@@ -26,8 +26,9 @@ def test_the_node_example_is_about_twenty_lines():
     assert len(node_example().strip().splitlines()) <= 20
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_node_example_verifies_what_the_gateway_signs(tmp_path):
+    if shutil.which("node") is None:  # scripts/setup.sh test installs it; a missing one must be seen
+        pytest.fail("node is not installed (scripts/setup.sh test installs nodejs)", pytrace=False)
     (tmp_path / "verify.js").write_text(node_example())
     body = json.dumps({"eventId": "e-1", "type": "invoice.done", "invoice": {"name": "Café ☕"}}).encode()
     now = int(time.time())
