@@ -18,6 +18,7 @@ from coinvoice.chains.base import ChainMisconfigured, NodeReader, NodeUnavailabl
 from coinvoice.config import Settings
 from coinvoice.db import chain_watch as db
 from coinvoice.db.connection import Conn
+from coinvoice.db.leader import LeaderLock
 
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -35,7 +36,7 @@ class ChainWatcher:
         self._poll_seconds = settings.chain(self.chain).poll_seconds
         self._max_backoff = max_backoff
         self.log = logging.getLogger(type(adapter).__module__)  # log lines name the family that reads the node
-        self._leader: PoolConnectionProxy | None = None
+        self._lock = LeaderLock(pool, db.leader_key(self.chain), f"the {self.chain} watcher", self.log)
         self._checked = False
         self.misconfigured: str | None = None  # set once the node proved to be another chain: no more polls
         self._failures = 0
@@ -44,7 +45,7 @@ class ChainWatcher:
 
     @property
     def is_leader(self) -> bool:
-        return self._leader is not None and not self._leader.is_closed()
+        return self._lock.held
 
     async def poll(self) -> None:
         """One round; a no-op unless this instance leads the chain and the node's backoff has passed."""
@@ -99,37 +100,13 @@ class ChainWatcher:
     # --- leadership and backoff ------------------------------------------------------------------
 
     async def _lead(self) -> PoolConnectionProxy | None:
-        if self._leader is not None:
-            if not self._leader.is_closed():
-                return self._leader
-            await self._drop_leadership()
-        conn = await self._pool.acquire()
-        try:
-            if await db.try_lock_leader(conn, self.chain):
-                self._leader = conn
-                self.log.info("leading the %s watcher", self.chain)
-                return conn
-        except BaseException:
-            await self._pool.release(conn)
-            raise
-        await self._pool.release(conn)
-        return None
+        return await self._lock.acquire()
 
     async def _release_leadership(self) -> None:
-        conn, self._leader = self._leader, None
-        if conn is not None:
-            try:
-                if not conn.is_closed():
-                    await db.unlock_leader(conn, self.chain)
-            finally:
-                await self._pool.release(conn)
+        await self._lock.release()
 
     async def _drop_leadership(self) -> None:
-        conn, self._leader = self._leader, None
-        if conn is not None:
-            self.log.warning("lost the database connection of the %s watcher; will retry leadership", self.chain)
-            conn.terminate()
-            await self._pool.release(conn)
+        await self._lock.drop()
 
     def _back_off(self, exc: Exception) -> None:
         self._failures += 1

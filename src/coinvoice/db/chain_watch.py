@@ -43,17 +43,9 @@ class NewDeposit:
     reason: str | None
 
 
-def _lock_key(chain: str) -> str:
+def leader_key(chain: str) -> str:
+    """The advisory-lock key of a chain's watcher (see db/leader.py)."""
     return f"coinvoice.chain_watch.{chain}"
-
-
-async def try_lock_leader(conn: Conn, chain: str) -> bool:
-    """Take the chain's session-level advisory lock on ``conn`` if nobody holds it; it lasts as long as conn."""
-    return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _lock_key(chain)))
-
-
-async def unlock_leader(conn: Conn, chain: str) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _lock_key(chain))
 
 
 async def get_cursor(conn: Conn, chain: str) -> Cursor | None:

@@ -10,16 +10,7 @@ from coinvoice.db.connection import Conn, ConnOrPool
 from coinvoice.domain.network_fees import NetworkFee
 from coinvoice.domain.rates import Observation
 
-_LOCK_KEY = "coinvoice.rates.refresh"
-
-
-async def try_lock_refresh(conn: Conn) -> bool:
-    """Take the refresh job's session-level advisory lock on ``conn`` if nobody holds it."""
-    return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _LOCK_KEY))
-
-
-async def unlock_refresh(conn: Conn) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _LOCK_KEY)
+REFRESH_LOCK_KEY = "coinvoice.rates.refresh"
 
 
 async def load_observations(conn: ConnOrPool, providers: Sequence[str]) -> dict[str, list[Observation]]:

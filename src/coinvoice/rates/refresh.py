@@ -16,11 +16,11 @@ from decimal import Decimal
 
 import aiohttp
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from coinvoice.config import Settings
 from coinvoice.db import rates as db
 from coinvoice.db.connection import Conn
+from coinvoice.db.leader import LeaderLock
 from coinvoice.domain.network_fees import NetworkFee
 from coinvoice.domain.rates import Observation, Pair, screen
 from coinvoice.rates.base import ProviderError, RateProvider
@@ -49,37 +49,31 @@ class RateRefresher:
         self._providers = list(providers)
         self._estimators = list(estimators)
         self._metrics = metrics
-        self._leader: PoolConnectionProxy | None = None
+        self._lock = LeaderLock(pool, db.REFRESH_LOCK_KEY, "the rate refresh", log)
         self._busy = asyncio.Lock()
         self._outages = Outages()
         self._rejected: dict[str, set[str]] = {}  # provider -> pairs whose price is being rejected
 
     @property
     def is_leader(self) -> bool:
-        return self._leader is not None and not self._leader.is_closed()
+        return self._lock.held
 
     async def run(self) -> None:
         """One refresh, if this process leads the deployment's refresh; a no-op otherwise."""
         async with self._busy:
-            conn = await self._lead()
+            conn = await self._lock.acquire()
             if conn is None:
                 return
             try:
                 await self._refresh(conn)
             except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                await self._drop_leadership()
+                await self._lock.drop()
                 raise
 
     async def close(self) -> None:
         """Give up leadership after the current refresh (another process takes over at its next run)."""
         async with self._busy:
-            conn, self._leader = self._leader, None
-            if conn is not None:
-                try:
-                    if not conn.is_closed():
-                        await db.unlock_refresh(conn)
-                finally:
-                    await self._pool.release(conn)
+            await self._lock.release()
 
     # --- one refresh ------------------------------------------------------------------------------------
 
@@ -174,30 +168,6 @@ class RateRefresher:
             self._metrics.fee_estimates.labels(chain, outcome).inc()
 
     # --- leadership -------------------------------------------------------------------------------------
-
-    async def _lead(self) -> PoolConnectionProxy | None:
-        if self._leader is not None:
-            if not self._leader.is_closed():
-                return self._leader
-            await self._drop_leadership()
-        conn = await self._pool.acquire()
-        try:
-            if await db.try_lock_refresh(conn):
-                self._leader = conn
-                log.info("leading the rate refresh")
-                return conn
-        except BaseException:
-            await self._pool.release(conn)
-            raise
-        await self._pool.release(conn)
-        return None
-
-    async def _drop_leadership(self) -> None:
-        conn, self._leader = self._leader, None
-        if conn is not None:
-            log.warning("lost the database connection of the rate refresh; will retry leadership")
-            conn.terminate()
-            await self._pool.release(conn)
 
 
 class Outages:

@@ -1,0 +1,63 @@
+"""LeaderLock: one leader per key across every process, as a session-level advisory lock on a pooled connection.
+
+The chain watchers and the rate refresh each hold one. The lock lasts as long as the connection: a process that
+dies (or loses its connection) loses it, and another process takes it at its next try.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+
+class LeaderLock:
+    """Leadership of ``what`` (for log lines, e.g. "the litecoin watcher"), keyed by ``key``."""
+
+    def __init__(self, pool: asyncpg.Pool, key: str, what: str, log: logging.Logger) -> None:
+        self._pool = pool
+        self._key = key
+        self._what = what
+        self._log = log
+        self._conn: PoolConnectionProxy | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def acquire(self) -> PoolConnectionProxy | None:
+        """The leader's connection if this process leads (taking the lock when it is free), else None."""
+        if self._conn is not None:
+            if not self._conn.is_closed():
+                return self._conn
+            await self.drop()
+        conn = await self._pool.acquire()
+        try:
+            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", self._key):
+                self._conn = conn
+                self._log.info("leading %s", self._what)
+                return conn
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        await self._pool.release(conn)
+        return None
+
+    async def release(self) -> None:
+        """Give the lock back and the connection to the pool (a clean stop)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                if not conn.is_closed():
+                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", self._key)
+            finally:
+                await self._pool.release(conn)
+
+    async def drop(self) -> None:
+        """The connection failed (or must be abandoned): close it, which frees the lock server-side."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._log.warning("lost the database connection of %s; will retry leadership", self._what)
+            conn.terminate()
+            await self._pool.release(conn)
