@@ -25,6 +25,7 @@ from tests.chains.evm_support import (
 )
 from tests.chains.watch_support import (
     event_types,
+    fill_concurrently,
     kill_inside_nth_paying_block,
     poll_through_an_outage,
     poll_until_leading,
@@ -206,29 +207,7 @@ async def test_24_concurrent_fills_get_distinct_addresses_equal_to_an_independen
     start = await pool.fetchval(
         "SELECT next_index FROM company_wallets WHERE company_id = $1 AND chain = 'ethereum'", uuid.UUID(company["id"])
     )
-    created = []
-    for _ in range(24):
-        status, body = await api.call(
-            "POST",
-            "/api/invoices/v1/regular",
-            token=company["publicToken"],
-            json_body={"invoiceCurrency": "eur", "items": [{"name": "Tea", "price": "3"}]},
-        )
-        assert status == 201, body
-        created.append(body["id"])
-    replies = await asyncio.gather(
-        *(
-            api.call(
-                "POST",
-                f"/api/invoices/v1/regular/{i}/proceed",
-                json_body={"clientEmail": "payer@example.com", "paymentCurrency": "eth"},
-            )
-            for i in created
-        )
-    )
-    assert all(status == 200 for status, _ in replies), replies
-    addresses = {body["address"]["address"] for _, body in replies}
-    assert len(addresses) == 24
+    addresses = await fill_concurrently(api, company, "eth")
     Account.enable_unaudited_hdwallet_features()
     expected = {
         Account.from_mnemonic(MNEMONIC, account_path=f"m/84'/1'/0'/0/{i}").address for i in range(start, start + 24)

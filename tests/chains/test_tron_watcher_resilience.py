@@ -32,6 +32,7 @@ from tests.chains.tron_support import (
 )
 from tests.chains.watch_support import (
     event_types,
+    fill_concurrently,
     filled_invoice,
     kill_inside_nth_paying_block,
     poll_through_an_outage,
@@ -259,29 +260,7 @@ async def test_the_registry_builds_the_tron_adapter_for_a_configured_node(sessio
 
 async def test_24_concurrent_fills_get_distinct_addresses_equal_to_an_independent_derivation(api, company, pool):
     start = await accept_tron(api, company, pool, ("trx",))
-    created = []
-    for _ in range(24):
-        status, body = await api.call(
-            "POST",
-            "/api/invoices/v1/regular",
-            token=company["publicToken"],
-            json_body={"invoiceCurrency": "eur", "items": [{"name": "Tea", "price": "3"}]},
-        )
-        assert status == 201, body
-        created.append(body["id"])
-    replies = await asyncio.gather(
-        *(
-            api.call(
-                "POST",
-                f"/api/invoices/v1/regular/{i}/proceed",
-                json_body={"clientEmail": "payer@example.com", "paymentCurrency": "trx"},
-            )
-            for i in created
-        )
-    )
-    assert all(status == 200 for status, _ in replies), replies
-    addresses = {body["address"]["address"] for _, body in replies}
-    assert len(addresses) == 24
+    addresses = await fill_concurrently(api, company, "trx")
     seed = hashlib.pbkdf2_hmac("sha512", MNEMONIC.encode(), b"mnemonic", 2048)  # BIP39, by hand
     expected = {
         PrivateKey(key_from_seed(seed, f"m/44'/195'/0'/0/{i}")).public_key.to_base58check_address()

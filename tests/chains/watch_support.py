@@ -188,3 +188,31 @@ async def poll_until_leading(watcher, seconds: float = 10.0) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, "the watcher never took the leader lock"
         await asyncio.sleep(0.05)
+
+
+async def fill_concurrently(api, company: dict[str, str], code: str, count: int = 24) -> set[str]:
+    """Create ``count`` invoices, fill them all at once with ``code``; returns the distinct addresses given."""
+    created = []
+    for _ in range(count):
+        status, body = await api.call(
+            "POST",
+            "/api/invoices/v1/regular",
+            token=company["publicToken"],
+            json_body={"invoiceCurrency": "eur", "items": [{"name": "Tea", "price": "3"}]},
+        )
+        assert status == 201, body
+        created.append(body["id"])
+    replies = await asyncio.gather(
+        *(
+            api.call(
+                "POST",
+                f"/api/invoices/v1/regular/{i}/proceed",
+                json_body={"clientEmail": "payer@example.com", "paymentCurrency": code},
+            )
+            for i in created
+        )
+    )
+    assert all(status == 200 for status, _ in replies), replies
+    addresses = {body["address"]["address"] for _, body in replies}
+    assert len(addresses) == count
+    return addresses
