@@ -11,8 +11,8 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
 from coinvoice.domain.errors import Invalid, NotFound
-from coinvoice.domain.text import ASCII_DIGITS, decimal_problem, plain_decimal, text_problem, url_problem
-from coinvoice.web.api.schemas import HttpUrl
+from coinvoice.domain.text import ASCII_DIGITS, decimal_problem, text_problem, url_problem
+from coinvoice.web.api.schemas import HttpUrl, wire_decimal
 
 MAX_GRACE_SECONDS = 30 * 24 * 3600
 MAX_LIMIT_PLACES = 18
@@ -24,14 +24,7 @@ def _amount(value: Any) -> Decimal | None:
     """A non-negative decimal sent as a JSON number or a plain ASCII decimal string."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise PydanticCustomError("invalid_number", "must be a number or a plain decimal string")
-    if isinstance(value, str):
-        parsed = plain_decimal(value)
-        if parsed is None:
-            raise PydanticCustomError("invalid_number", 'must be a number or a plain decimal string like "0.5"')
-        value = parsed
-    number = Decimal(value)
+    number = wire_decimal(value, "invalid_number", "a limit", "0.5")
     if problem := decimal_problem(number, max_places=MAX_LIMIT_PLACES, below=MAX_LIMIT_VALUE):
         raise PydanticCustomError("out_of_range", f"must be a number >= 0 that {problem}")
     if number < 0:

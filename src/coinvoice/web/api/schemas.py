@@ -74,16 +74,17 @@ async def read_json(request: web.Request, *, empty: Any = _NO_BODY) -> Any:
         raise Invalid("invalid_json", what, None) from None
 
 
+def wire_decimal(value: Any, code: str, what: str, example: str) -> Decimal:
+    """A JSON number or a plain ASCII decimal string as a Decimal; ``code`` names the error otherwise."""
+    parsed = plain_decimal(value) if isinstance(value, str) else None
+    if isinstance(value, bool) or (not isinstance(value, int | Decimal) and parsed is None):
+        raise PydanticCustomError(code, f'{what} must be a number or a plain decimal string like "{example}"')
+    return Decimal(value) if parsed is None else parsed
+
+
 def _price(value: Any) -> Decimal:
     """A JSON number or a plain ASCII decimal string, below 1e15 in size with at most 18 decimal places."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise PydanticCustomError("invalid_price", 'price must be a number or a plain decimal string like "10.99"')
-    if isinstance(value, str):
-        parsed = plain_decimal(value)
-        if parsed is None:
-            raise PydanticCustomError("invalid_price", 'price must be a plain decimal string like "10.99" or -3')
-        value = parsed
-    price = Decimal(value)
+    price = wire_decimal(value, "invalid_price", "price", "10.99")
     if problem := decimal_problem(price, max_places=MAX_PRICE_PLACES, below=MAX_PRICE):
         raise PydanticCustomError("invalid_price", f"price {problem}")
     return price
