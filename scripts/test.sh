@@ -9,6 +9,5 @@ scripts/setup.sh test
 .venv/bin/mypy
 # docker-compose.yml parses and resolves (Debian's docker-compose needs no daemon for this)
 if docker compose version >/dev/null 2>&1; then docker compose config -q; else docker-compose config -q; fi
+# the API contract (schemathesis against a running gateway) runs inside pytest: tests/api/test_contract.py
 .venv/bin/pytest -n 2 -q "$@"
-# the API contract: schemathesis against a running gateway on real PostgreSQL (bounded, fixed seed)
-.venv/bin/python scripts/contract.py
