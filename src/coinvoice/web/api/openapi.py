@@ -589,6 +589,12 @@ async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})
 
 
+def _schema_name(schema: dict[str, Any]) -> str | None:
+    """The component a schema refers to (directly or as an array's items), or None."""
+    ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+    return ref.rsplit("/", 1)[1] if ref else None
+
+
 @cache
 def docs_page() -> str:
     doc = openapi_document()
@@ -613,13 +619,23 @@ def docs_page() -> str:
                     f"<p><code>{html.escape(param['name'])}</code> ({param['in']}): {html.escape(param.get('description', ''))}</p>"
                 )
             if "requestBody" in op:
-                name = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                name = _schema_name(op["requestBody"]["content"]["application/json"]["schema"])
                 schema = json.dumps(doc["components"]["schemas"][name], indent=2)
                 parts.append(f"<p>Body <code>{name}</code>:</p><pre>{html.escape(schema)}</pre>")
+            for code, answer in op["responses"].items():
+                schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                if code.startswith("2") and (name := _schema_name(schema)):
+                    many = " (a JSON array of them)" if schema.get("type") == "array" else ""
+                    parts.append(f"<p>Answer {code}: <a href=#schema-{name}><code>{name}</code></a>{many}</p>")
+                    break
             answers = ", ".join(f"{code} {html.escape(r['description'])}" for code, r in op["responses"].items())
             parts.append(f"<p>Answers: {answers}</p>")
     error = json.dumps(doc["components"]["schemas"]["ErrorOut"], indent=2)
-    parts.append(f"<h2>Errors</h2><pre>{html.escape(error)}</pre></html>")
+    parts.append(f"<h2>Errors</h2><pre>{html.escape(error)}</pre><h2>Schemas</h2>")
+    for name, schema in sorted(doc["components"]["schemas"].items()):
+        text = html.escape(json.dumps(schema, indent=2))
+        parts.append(f"<h3 id=schema-{html.escape(name)}><code>{html.escape(name)}</code></h3><pre>{text}</pre>")
+    parts.append("</html>")
     return "\n".join(parts)
 
 
