@@ -8,6 +8,7 @@ Usage: .venv/bin/python scripts/contract.py [extra schemathesis arguments]
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -16,18 +17,27 @@ import sys
 import time
 import urllib.request
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coinvoice.config import load_settings  # noqa: E402
+from coinvoice.config import RATE_CURRENCIES, load_settings  # noqa: E402
 from coinvoice.db.pool import create_pool  # noqa: E402
 from coinvoice.services.companies import create_company, set_assets, set_wallet  # noqa: E402
 from tests.conftest import TEST_ENV, TPUB  # noqa: E402
 from tests.support import database  # noqa: E402
 
 EXAMPLES = os.environ.get("COINVOICE_CONTRACT_EXAMPLES", "25")
+
+
+def every_pair_rates() -> str:
+    """Fixed rates that price every pair (each through eur): a 503 rate_unavailable would read as a server error."""
+    rates = json.loads(TEST_ENV["COINVOICE_FIXED_RATES"])
+    for n, currency in enumerate(c for c in RATE_CURRENCIES if c != "eur"):
+        rates.setdefault(f"eur/{currency}", str(Decimal("1.5") + n))
+    return json.dumps(rates)
 
 
 def free_port() -> int:
@@ -57,7 +67,12 @@ async def prepare(env: dict[str, str]) -> tuple[str, str, str]:
 def main(extra: list[str]) -> int:
     data_dir = ROOT / ".data" / "contract"
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {**TEST_ENV, "COINVOICE_DATA_DIR": str(data_dir), "COINVOICE_WEBHOOK_ALLOW_PRIVATE": "false"}
+    env = {
+        **TEST_ENV,
+        "COINVOICE_DATA_DIR": str(data_dir),
+        "COINVOICE_WEBHOOK_ALLOW_PRIVATE": "false",
+        "COINVOICE_FIXED_RATES": every_pair_rates(),
+    }
     url, name, token = asyncio.run(prepare(env))
     port = free_port()
     server_env = {

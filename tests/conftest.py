@@ -17,6 +17,7 @@ from coinvoice.config import Settings, load_settings
 from coinvoice.db.pool import create_pool
 from coinvoice.services.companies import create_company
 from tests.support import database
+from tests.support.openapi_check import check_answer
 
 pytest_plugins = [
     "tests.support.node_fixtures",
@@ -94,6 +95,7 @@ class Api:
         self.server = server
         self.session = session
         self.base = str(server.make_url("")).rstrip("/")
+        self.check_answers = True  # every JSON success answer must match its schema in /api/openapi.json
 
     async def call(
         self,
@@ -117,6 +119,8 @@ class Api:
                 body = json.loads(text, parse_float=Decimal) if text else None
             except ValueError:
                 body = text
+            if self.check_answers and resp.content_type == "application/json" and text:
+                check_answer(method, path, resp.status, json.loads(text))
             return resp.status, body
 
 

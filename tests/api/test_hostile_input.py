@@ -381,3 +381,22 @@ async def test_the_unauthenticated_invoice_reads_never_show_the_payer_email(api,
     assert status == 200 and "clientEmail" not in view
     status, page = await api.call("GET", "/api/invoices/v1", token=token)
     assert page["items"][0]["clientEmail"] == "secret@payer.example"
+
+
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/api/products/v1", {"name": "Tea", "metadata": {"a\x00": "b"}}),
+        ("/api/products/v1", {"name": "Tea", "metadata": {"a": "\x00"}}),
+        ("/api/products/v1", {"name": "Tea", "description": "x\x00y"}),
+        ("/api/customers/v1", {"name": "Ann\x00"}),
+        ("/api/customers/v1", {"email": "a\x00@b.example"}),
+    ],
+)
+async def test_nul_in_billing_catalog_text_is_a_400(api, company, db_url, path, body):
+    """Found by the contract run: a NUL in a metadata key reached PostgreSQL and answered 500."""
+    count = "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM customers) AS n"
+    status, answer = await api.call("POST", path, token=company["publicToken"], json_body=body)
+    assert status == 400, answer
+    assert answer["error"]["code"] == "invalid_text"
+    assert (await sql(db_url, count))[0]["n"] == 0

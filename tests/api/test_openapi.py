@@ -34,4 +34,5 @@ async def test_the_reference_page_is_self_hosted(api):
         assert resp.status == 200 and resp.content_type == "text/html"
         assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     assert "/api/invoices/v1/regular" in page
+    assert "Answer 201: <a href=#schema-InvoiceOut>" in page and "<h3 id=schema-InvoiceOut>" in page
     assert not re.search(r"(src|href)=\"?https?://", page)

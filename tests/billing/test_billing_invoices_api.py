@@ -268,3 +268,19 @@ async def test_another_companys_billing_invoice_is_404_everywhere(api: Api, comp
         json_body={"customerId": other_objs["customer"]["id"], "lineItems": [{"priceId": objs["price"]["id"]}]},
     )
     assert_error(status, body, 404, "price_not_found", "lineItems[0].priceId")
+
+
+async def test_whole_numbers_written_with_a_fraction_part_count_as_integers(api: Api, company):
+    """JSON Schema's integer includes 2.0, and the document says integer: the API takes what it documents."""
+    token = company["publicToken"]
+    objs = await catalog(api, token)
+    customer, price = objs["customer"]["id"], objs["price"]["id"]
+    text = (
+        f'{{"customerId": "{customer}", "lineItems": [{{"priceId": "{price}", "quantity": 2.0}}], "daysUntilDue": 3.0}}'
+    )
+    raw = text.encode()
+    status, draft = await api.call("POST", BILLING, token=token, raw=raw)
+    assert status == 201, draft
+    assert draft["lineItems"][0]["quantity"] == 2 and draft["daysUntilDue"] == 3
+    status, error = await api.call("POST", BILLING, token=token, raw=raw.replace(b"2.0", b"2.5"))
+    assert status == 400 and error["error"]["field"] == "lineItems[0].quantity"

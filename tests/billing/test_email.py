@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import logging
 import socket
 import uuid
 from dataclasses import replace
@@ -18,6 +20,7 @@ from aiosmtpd.controller import Controller
 from coinvoice.app import create_app
 from coinvoice.config import SmtpSettings
 from coinvoice.mail.sender import send_due_emails
+from coinvoice.web.ops import JsonFormatter
 from tests.billing.helpers import BILLING, catalog, make
 from tests.chains.watch_support import accept_litecoin, address_of, due, make_watcher
 from tests.conftest import Api
@@ -178,3 +181,18 @@ async def test_send_needs_an_open_invoice_and_smtp(mail_api, api, company):
     assert (status, body["error"]["code"]) == (409, "invalid_state")
     status, body = await api.call("POST", f"{BILLING}/{draft['id']}/send", token=token)  # no SMTP configured
     assert (status, body["error"]["code"]) == (409, "email_not_configured")
+
+
+async def test_the_mail_job_logs_the_request_id_that_queued_the_email(mail_api, company, pool, inbox, smtp, caplog):
+    caplog.set_level(logging.INFO, logger="coinvoice.mail.sender")
+    token = company["publicToken"]
+    inv = await _open_invoice(mail_api, token)
+    status, _ = await mail_api.call(
+        "POST", f"{BILLING}/{inv['id']}/send", token=token, headers={"X-Request-Id": "send-77"}
+    )
+    assert status == 200
+    assert await pool.fetchval("SELECT request_id FROM email_outbox") == "send-77"
+    assert await send_due_emails(pool, smtp) == 1
+    [line] = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "coinvoice.mail.sender"]
+    assert line["requestId"] == "send-77" and line["invoiceId"] == inv["id"]
+    assert "sent" in line["message"]

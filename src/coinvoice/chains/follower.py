@@ -52,8 +52,9 @@ class BlockFollower(ChainWatcher):
 
     # --- one round as leader ---------------------------------------------------------------------
 
-    async def _poll_as_leader(self, conn: Conn) -> None:
+    async def _poll_as_leader(self, conn: Conn) -> int:
         tip = await self.adapter.tip()
+        await db.record_tip(conn, self.chain, tip)
         cursor = await db.get_cursor(conn, self.chain) or await self._start_cursor(conn, tip)
         for _ in range(3):  # a reorg racing the catch-up is handled at once, a few times at most
             cursor = await self._follow_reorg(conn, cursor, tip)
@@ -64,6 +65,7 @@ class BlockFollower(ChainWatcher):
         await self._scan_pending(conn, tip)
         async with conn.transaction():
             await deposits.refresh_confirmations(conn, self._settings, self.chain, tip, _now())
+        return tip
 
     async def _start_cursor(self, conn: Conn, tip: int) -> Cursor:
         height = max(tip - self._lookback, 0)

@@ -2,7 +2,8 @@
 lock), the node check at start, backoff while the node is down, and one round at a time.
 
 A watcher kind (BlockFollower for block-based chains, AccountScanner for shared addresses) only says what one
-round does as leader (`_poll_as_leader`).
+round does as leader (`_poll_as_leader`, which returns the node's tip); each successful round is recorded in
+`chain_polls` (tip and time) for /metrics.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from coinvoice.config import Settings
 from coinvoice.db import chain_watch as db
 from coinvoice.db.connection import Conn
 from coinvoice.db.leader import LeaderLock
+from coinvoice.logcontext import CHAIN
 
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -52,9 +54,14 @@ class ChainWatcher:
         if self.misconfigured or time.monotonic() < self._retry_at or self._busy.locked():
             return
         async with self._busy:
-            await self._poll_once()
+            token = CHAIN.set(self.chain)  # every log line of the round names the chain
+            try:
+                await self._poll_once()
+            finally:
+                CHAIN.reset(token)
 
-    async def _poll_as_leader(self, conn: Conn) -> None:
+    async def _poll_as_leader(self, conn: Conn) -> int:
+        """One round as the chain's leader; returns the node's tip height it worked towards."""
         raise NotImplementedError
 
     async def _poll_once(self) -> None:
@@ -66,7 +73,8 @@ class ChainWatcher:
             if conn is None:
                 return
             try:
-                await self._poll_as_leader(conn)
+                tip = await self._poll_as_leader(conn)
+                await db.record_poll(conn, self.chain, tip)
             except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
                 await self._drop_leadership()
                 raise

@@ -47,14 +47,16 @@ class AccountScanner(ChainWatcher):
         self._chunk = chunk
         self._missing: set[str] = set()  # unconfirmed deposits' txids the node did not return last round
 
-    async def _poll_as_leader(self, conn: Conn) -> None:
+    async def _poll_as_leader(self, conn: Conn) -> int:
         tip = await self.adapter.tip()
+        await db.record_tip(conn, self.chain, tip)
         late_since = _now() - timedelta(hours=self._settings.late_payment_hours)
         for watched in await db.watched_addresses(conn, self.chain, late_since):
             await self._scan(conn, watched, tip)
         await self._recheck_unconfirmed(conn)
         async with conn.transaction():
             await deposits.refresh_confirmations(conn, self._settings, self.chain, tip, _now())
+        return tip
 
     async def _scan(self, conn: Conn, watched: db.Watched, tip: int) -> None:
         """Record the address's new transactions oldest first, moving its cursor with each chunk."""

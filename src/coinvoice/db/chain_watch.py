@@ -53,6 +53,26 @@ async def get_cursor(conn: Conn, chain: str) -> Cursor | None:
     return Cursor(row["height"], row["hash"]) if row else None
 
 
+async def record_tip(conn: Conn, chain: str, tip: int) -> None:
+    """The node's tip as a watcher round begins (for /metrics: lag is this minus the cursor)."""
+    await conn.execute(
+        "INSERT INTO chain_polls (chain, tip_height, tip_seen_at) VALUES ($1, $2, now())"
+        " ON CONFLICT (chain) DO UPDATE SET tip_height = EXCLUDED.tip_height, tip_seen_at = EXCLUDED.tip_seen_at",
+        chain,
+        tip,
+    )
+
+
+async def record_poll(conn: Conn, chain: str, tip: int) -> None:
+    """A round of the chain's watcher succeeded now, up to the node's tip ``tip`` (for /metrics)."""
+    await conn.execute(
+        "INSERT INTO chain_polls (chain, tip_height, tip_seen_at, polled_at) VALUES ($1, $2, now(), now())"
+        " ON CONFLICT (chain) DO UPDATE SET tip_height = EXCLUDED.tip_height, polled_at = EXCLUDED.polled_at",
+        chain,
+        tip,
+    )
+
+
 async def advance_cursor(conn: Conn, chain: str, block: BlockRef, keep: int = KEEP_BLOCKS) -> None:
     """Remember ``block`` as processed: cursor, its hash among the recent blocks, and prune older ones."""
     await conn.execute(

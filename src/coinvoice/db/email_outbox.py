@@ -20,11 +20,13 @@ async def enqueue(
     subject: str,
     text_body: str,
     html_body: str,
+    request_id: str | None = None,
 ) -> uuid.UUID:
     email_id = uuid.uuid4()
     await conn.execute(
-        "INSERT INTO email_outbox (id, company_id, invoice_id, kind, to_address, subject, text_body, html_body)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO email_outbox"
+        " (id, company_id, invoice_id, kind, to_address, subject, text_body, html_body, request_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         email_id,
         company_id,
         invoice_id,
@@ -33,6 +35,7 @@ async def enqueue(
         subject,
         text_body,
         html_body,
+        request_id,
     )
     await conn.execute("SELECT pg_notify('coinvoice_email', '')")
     return email_id

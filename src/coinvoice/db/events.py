@@ -19,10 +19,11 @@ async def insert_event(
     status: str | None,
     payload: dict[str, Any],
     created_at: datetime,
+    request_id: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at, request_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         event_id,
         company_id,
         invoice_id,
@@ -30,4 +31,5 @@ async def insert_event(
         status,
         payload,
         created_at,
+        request_id,
     )

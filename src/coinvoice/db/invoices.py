@@ -54,8 +54,8 @@ async def insert_invoice_with_event(conn: ConnOrPool, row: dict[str, Any], event
         " VALUES ($1, $2, 'created', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
         " ON CONFLICT (company_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
         " RETURNING id, company_id),"
-        " ev AS (INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at)"
-        "  SELECT $12, company_id, id, $13, 'created', $14, $11 FROM inv RETURNING 1)"
+        " ev AS (INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at, request_id)"
+        "  SELECT $12, company_id, id, $13, 'created', $14, $11, $15 FROM inv RETURNING 1)"
         " SELECT count(*) FROM ev",
         row["id"],
         row["company_id"],
@@ -71,6 +71,7 @@ async def insert_invoice_with_event(conn: ConnOrPool, row: dict[str, Any], event
         event["id"],
         event["type"],
         event["payload"],
+        event.get("request_id"),
     )
     return inserted == 1
 

@@ -29,6 +29,7 @@ UPDATE webhook_deliveries w
   FROM due, events e, companies c
  WHERE w.id = due.id AND e.id = w.event_id AND c.id = w.company_id
 RETURNING w.id, w.event_id, w.company_id, w.attempts, w.window_started_at, e.payload::text AS body, c.webhook_url,
+          w.invoice_id, e.request_id,
           ARRAY(SELECT t.key_salt FROM api_tokens t
                  WHERE t.company_id = w.company_id AND t.kind = 'secret' AND t.key_salt IS NOT NULL
                    AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
@@ -64,6 +65,8 @@ class Claimed:
     body: bytes  # the event payload exactly as written (a json column keeps the text): the same bytes on every retry
     url: str | None
     key_salts: list[bytes]
+    invoice_id: uuid.UUID | None = None
+    request_id: str | None = None  # X-Request-Id of the request that caused the event, for the log lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ async def claim_due(pool: asyncpg.Pool, limit: int, lease_seconds: float, token:
             r["body"].encode(),
             r["webhook_url"],
             [bytes(s) for s in r["key_salts"]],
+            r["invoice_id"],
+            r["request_id"],
         )
         for r in rows
     ]

@@ -12,6 +12,7 @@ import asyncpg
 
 from coinvoice.config import SmtpSettings
 from coinvoice.db import email_outbox as db
+from coinvoice.logcontext import log_fields
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -54,12 +55,21 @@ async def send_due_emails(pool: asyncpg.Pool, smtp: SmtpSettings) -> int:
     now = datetime.now(UTC)
     rows = await db.claim_due(pool, now, now + LEASE, BATCH)
     for row in rows:
+        fields = log_fields(row["request_id"], row["invoice_id"])
         try:
             await _send(smtp, build_message(smtp, row))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             when = next_attempt(smtp, row["attempts"], datetime.now(UTC))
-            log.warning("email %s to %s failed (attempt %d): %s", row["id"], row["to_address"], row["attempts"], exc)
+            log.warning(
+                "email %s to %s failed (attempt %d): %s",
+                row["id"],
+                row["to_address"],
+                row["attempts"],
+                exc,
+                extra=fields,
+            )
             await db.mark_retry(pool, row["id"], f"{type(exc).__name__}: {exc}", when)
         else:
+            log.info("email %s (%s) sent", row["id"], row["kind"], extra=fields)
             await db.mark_sent(pool, row["id"], datetime.now(UTC))
     return len(rows)

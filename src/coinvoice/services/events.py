@@ -13,6 +13,7 @@ from coinvoice.db import invoices as db_invoices
 from coinvoice.db.connection import Conn
 from coinvoice.domain.billing import solidgate_type
 from coinvoice.domain.state import Event
+from coinvoice.logcontext import REQUEST_ID
 from coinvoice.services.mail import queue_email
 from coinvoice.services.views import deposit_view, invoice_view, wire_time
 
@@ -50,6 +51,7 @@ async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Eve
         status=event.status.value,
         payload=payload,
         created_at=now,
+        request_id=REQUEST_ID.get(),  # the request that caused it, for the sender's log lines
     )
     return event_id
 
@@ -78,5 +80,6 @@ async def emit_deposit_event(
         status=None,
         payload=payload,
         created_at=now,
+        request_id=REQUEST_ID.get(),  # the request that caused it, for the sender's log lines
     )
     return event_id

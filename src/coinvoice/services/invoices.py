@@ -28,6 +28,7 @@ from coinvoice.domain.money import fmt
 from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.domain.text import email_problem
+from coinvoice.logcontext import REQUEST_ID
 from coinvoice.rates.service import RateService
 from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
@@ -114,7 +115,8 @@ async def create_regular(
     event = Event("invoice.created", Status.CREATED, MESSAGES[Status.CREATED])
     event_id = uuid.uuid4()
     payload = event_payload(event_id, event, view, now)
-    if await db.insert_invoice_with_event(pool, row, {"id": event_id, "type": event.type, "payload": payload}):
+    created = {"id": event_id, "type": event.type, "payload": payload, "request_id": REQUEST_ID.get()}
+    if await db.insert_invoice_with_event(pool, row, created):
         return view, False
     async with pool.acquire() as conn:
         first = await db.find_by_idempotency_key(conn, company.id, idempotency_key or "")

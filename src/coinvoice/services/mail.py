@@ -9,6 +9,7 @@ from typing import Any
 from coinvoice.config import Settings
 from coinvoice.db import email_outbox as db
 from coinvoice.db.connection import Conn
+from coinvoice.logcontext import REQUEST_ID
 from coinvoice.mail.render import render
 
 
@@ -49,4 +50,5 @@ async def queue_email(
         subject=message.subject,
         text_body=message.text,
         html_body=message.html,
+        request_id=REQUEST_ID.get(),
     )

@@ -15,6 +15,9 @@ from coinvoice.domain.rates import SourceRate
 from coinvoice.rates.service import RateService
 from coinvoice.services.views import wire_time
 
+#: what GET /api/rates takes as ``to``: a rate currency, or a payment asset (a token on one network)
+QUOTE_CURRENCIES = (*RATE_CURRENCIES, *(c for c in PAYMENT_ASSETS if c not in RATE_CURRENCIES))
+
 
 def rate_sources_json(sources: Iterable[SourceRate]) -> list[dict[str, Any]]:
     """What a rate was built from: each source's own rate, its time, and the currency it crossed through."""
@@ -35,7 +38,7 @@ async def rate_view(
 ) -> dict[str, Any]:
     """The rate a fill would quote now (spread included) from one invoice currency to one asset."""
     base = _currency(base, "from", RATE_CURRENCIES)
-    quote = _currency(quote, "to", (*RATE_CURRENCIES, *(c for c in PAYMENT_ASSETS if c not in RATE_CURRENCIES)))
+    quote = _currency(quote, "to", QUOTE_CURRENCIES)
     asset = PAYMENT_ASSETS[quote].asset if quote in PAYMENT_ASSETS else quote
     await rates.ready(pool)
     quoted = rates.rate(base, asset, spread_percent=settings.spread_for(quote), field="to")

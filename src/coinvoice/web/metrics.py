@@ -47,6 +47,31 @@ class Metrics:
             registry=r,
         )
 
+        self.chain_tip = Gauge(
+            "coinvoice_chain_tip_height",
+            "The node's tip height as the watcher's latest round began",
+            ["chain"],
+            registry=r,
+        )
+        self.chain_lag = Gauge(
+            "coinvoice_chain_lag_blocks",
+            "Blocks the watcher is behind the node: the tip its latest round saw minus its cursor",
+            ["chain"],
+            registry=r,
+        )
+        self.last_poll = Gauge(
+            "coinvoice_chain_last_poll_timestamp_seconds",
+            "Unix time of the watcher's last successful round",
+            ["chain"],
+            registry=r,
+        )
+        self.last_poll_age = Gauge(
+            "coinvoice_chain_last_poll_age_seconds",
+            "Seconds since the watcher's last successful round",
+            ["chain"],
+            registry=r,
+        )
+
     def observe(self, stats: OpsStats) -> None:
         for status in Status:
             self.invoices.labels(status.value).set(stats.invoices_by_status.get(status.value, 0))
@@ -58,6 +83,13 @@ class Metrics:
         for chain, (height, at) in stats.cursors.items():
             self.cursor_height.labels(chain).set(height)
             self.cursor_age.labels(chain).set(max(0.0, (stats.now - at).total_seconds()))
+        for chain, (tip, polled_at) in stats.polls.items():
+            self.chain_tip.labels(chain).set(tip)
+            if polled_at is not None:
+                self.last_poll.labels(chain).set(polled_at.timestamp())
+                self.last_poll_age.labels(chain).set(max(0.0, (stats.now - polled_at).total_seconds()))
+            if chain in stats.cursors:  # a block follower (shared-address scanners keep no block cursor)
+                self.chain_lag.labels(chain).set(max(0, tip - stats.cursors[chain][0]))
 
 
 METRICS = web.AppKey("metrics", Metrics)

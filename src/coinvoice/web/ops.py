@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import re
@@ -14,11 +13,10 @@ from aiohttp import web
 
 from coinvoice.appkeys import POOL
 from coinvoice.db.migrate import pending_migrations
+from coinvoice.logcontext import CHAIN, INVOICE_ID, REQUEST_ID
 
-#: The id of the request being handled, and the invoice and chain it concerns, for every log line it causes.
-REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-INVOICE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("invoice_id", default=None)
-CHAIN: contextvars.ContextVar[str | None] = contextvars.ContextVar("chain", default=None)
+__all__ = ["CHAIN", "INVOICE_ID", "REQUEST_ID", "JsonFormatter", "configure_logging", "healthz", "readyz"]
+
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 

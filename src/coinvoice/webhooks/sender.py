@@ -17,6 +17,7 @@ import asyncpg
 from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
 from coinvoice.domain.errors import Invalid
+from coinvoice.logcontext import log_fields
 from coinvoice.net.urlcheck import check_webhook_url
 from coinvoice.services.tokens import secret_key_from_salt
 from coinvoice.webhooks.signing import signature_headers
@@ -169,6 +170,13 @@ class WebhookSender:
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
         duration_ms = int((time.monotonic() - started) * 1000)
+        log.info(
+            "webhook delivery %s of event %s: %s",
+            claimed.id,
+            claimed.event_id,
+            error or f"HTTP {status_code}",
+            extra=log_fields(claimed.request_id, claimed.invoice_id),
+        )
         return self._outcome(claimed, attempted_at, status_code, error, duration_ms)
 
     def _outcome(

@@ -7,12 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from coinvoice.domain.errors import Invalid, NotFound
 from coinvoice.domain.text import ASCII_DIGITS, decimal_problem, text_problem, url_problem
-from coinvoice.web.api.schemas import HttpUrl, wire_decimal
+from coinvoice.web.api.schemas import EMAIL_PATTERN, TEXT_PATTERN, HttpUrl, whole_number, wire_decimal
 
 MAX_GRACE_SECONDS = 30 * 24 * 3600
 MAX_LIMIT_PLACES = 18
@@ -63,11 +63,22 @@ class WebhookUrlIn(BaseModel):
 
 
 class SettingsIn(BaseModel):
-    name: Annotated[StrictStr | None, Field(min_length=1, max_length=200), BeforeValidator(_name)] = None
+    """Only the fields sent change; ``null`` clears one (never ``name``)."""
+
+    name: Annotated[
+        StrictStr | None,
+        Field(min_length=1, max_length=200),
+        BeforeValidator(_name),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT_PATTERN}),
+    ] = None
     logoUrl: HttpUrl = None
     redirectURL: HttpUrl = None
     supportUrl: HttpUrl = None  # shown to payers when something needs a person (expired, incomplete)
-    supportEmail: Annotated[StrictStr | None, Field(max_length=254)] = None
+    supportEmail: Annotated[
+        StrictStr | None,
+        Field(max_length=254),
+        WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN}, {"type": "null"}]}),
+    ] = None
 
 
 class LimitIn(BaseModel):
@@ -80,7 +91,9 @@ class LimitsIn(BaseModel):
 
 
 class RotateIn(BaseModel):
-    gracePeriodSeconds: Annotated[StrictInt | None, Field(ge=0, le=MAX_GRACE_SECONDS), BeforeValidator(_grace)] = None
+    gracePeriodSeconds: Annotated[
+        StrictInt | None, Field(ge=0, le=MAX_GRACE_SECONDS), BeforeValidator(_grace), BeforeValidator(whole_number)
+    ] = None
 
 
 def query_int(query: Any, name: str, default: int) -> int:

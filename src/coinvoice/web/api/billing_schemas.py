@@ -3,18 +3,59 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from coinvoice.domain.assets import INVOICE_CURRENCIES
-from coinvoice.domain.billing import MAX_DAYS_UNTIL_DUE, MAX_LINES, MAX_NOTES
-from coinvoice.web.api.schemas import Price, _item_name, _lower_choice
+from coinvoice.domain.billing import (
+    MAX_DAYS_UNTIL_DUE,
+    MAX_LINES,
+    MAX_METADATA_KEY,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE,
+    MAX_NOTES,
+    MAX_QUANTITY,
+)
+from coinvoice.web.api.schemas import (
+    EMAIL_PATTERN,
+    ItemName,
+    Price,
+    _lower_choice,
+    _price,
+    _text,
+    price_schema,
+    whole_number,
+)
 
-Name = Annotated[StrictStr, BeforeValidator(_item_name)]
-Currency = Annotated[str, BeforeValidator(_lower_choice(INVOICE_CURRENCIES, "unknown_currency", "invoiceCurrency"))]
-Metadata = dict[StrictStr, StrictStr]
+Name = ItemName
+Currency = Annotated[
+    str,
+    BeforeValidator(_lower_choice(INVOICE_CURRENCIES, "unknown_currency", "invoiceCurrency")),
+    WithJsonSchema({"type": "string", "enum": list(INVOICE_CURRENCIES), "description": "any case"}),
+]
+#: text without control characters or lone surrogates (PostgreSQL refuses NUL; none belongs in a page or email)
+Text = Annotated[StrictStr, BeforeValidator(_text)]
+Metadata = Annotated[
+    dict[Text, Text],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": MAX_METADATA_KEYS,
+            "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY},
+            "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE},
+            "description": "your own keys and values (strings)",
+        }
+    ),
+]
+UnitAmount = Annotated[Decimal, BeforeValidator(_price), WithJsonSchema(price_schema(negative=False))]
+ObjectId = Annotated[StrictStr, WithJsonSchema({"type": "string", "format": "uuid"})]
+Email = Annotated[
+    Text, Field(max_length=254), WithJsonSchema({"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN})
+]
 
 
 def _aware_time(value: Any) -> Any:
@@ -40,35 +81,35 @@ class Strict(BaseModel):
 
 class ProductIn(Strict):
     name: Name
-    description: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    description: Annotated[Text, Field(max_length=2000)] | None = None
     metadata: Metadata = {}
 
 
 class ProductPatch(Strict):
     name: Name | None = None
-    description: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    description: Annotated[Text, Field(max_length=2000)] | None = None
     active: StrictBool | None = None
     metadata: Metadata | None = None
 
 
 class PriceIn(Strict):
-    productId: StrictStr
+    productId: ObjectId
     invoiceCurrency: Currency
-    unitAmount: Price
+    unitAmount: UnitAmount
     metadata: Metadata = {}
 
 
 class PricePatch(Strict):
-    productId: StrictStr | None = None
+    productId: ObjectId | None = None
     invoiceCurrency: Currency | None = None
-    unitAmount: Price | None = None
+    unitAmount: UnitAmount | None = None
     active: StrictBool | None = None
     metadata: Metadata | None = None
 
 
 class CustomerIn(Strict):
-    email: Annotated[StrictStr, Field(max_length=254)] | None = None
-    name: Annotated[StrictStr, Field(max_length=200)] | None = None
+    email: Email | None = None
+    name: Annotated[Text, Field(max_length=200)] | None = None
     metadata: Metadata = {}
 
 
@@ -77,20 +118,56 @@ class CustomerPatch(CustomerIn):
     active: StrictBool | None = None
 
 
+Quantity = Annotated[
+    StrictInt,
+    BeforeValidator(whole_number),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY, "default": 1}),
+]
+
+
 class LineIn(Strict):
-    priceId: StrictStr | None = None
+    """A line from a price (``priceId``), or a free one (``name`` and ``price``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": ["priceId"]}, {"required": ["name", "price"]}],
+            "not": {"anyOf": [{"required": ["priceId", "name"]}, {"required": ["priceId", "price"]}]},
+        },
+    )
+    priceId: ObjectId | None = None
     name: Name | None = None
     price: Price | None = None
-    quantity: StrictInt = 1
+    quantity: Quantity = 1
 
 
 Lines = Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]
-Notes = Annotated[StrictStr, Field(max_length=MAX_NOTES)]
-Days = Annotated[StrictInt, Field(ge=0, le=MAX_DAYS_UNTIL_DUE)]
+Notes = Annotated[Text, Field(max_length=MAX_NOTES)]
+Days = Annotated[StrictInt, Field(ge=0, le=MAX_DAYS_UNTIL_DUE), BeforeValidator(whole_number)]
+
+
+_ONE_DUE_FIELD: JsonDict = {
+    "not": {
+        "required": ["dueDate", "daysUntilDue"],
+        "properties": {"dueDate": {"type": "string"}, "daysUntilDue": {"type": "integer"}},
+    },
+    "description": "dueDate or daysUntilDue, not both",
+}
 
 
 class BillingInvoiceIn(Strict):
-    customerId: StrictStr
+    """A draft. ``invoiceCurrency`` is needed unless a line uses a price (then it is the prices' currency);
+    the lines' total must be above 0."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **_ONE_DUE_FIELD,
+            "if": {"properties": {"lineItems": {"contains": {"not": {"required": ["priceId"]}}}}},
+            "then": {"required": ["invoiceCurrency"], "properties": {"invoiceCurrency": {"type": "string"}}},
+        },
+    )
+    customerId: ObjectId
     invoiceCurrency: Currency | None = None
     lineItems: Lines
     dueDate: AwareTime = None
@@ -101,7 +178,8 @@ class BillingInvoiceIn(Strict):
 
 
 class BillingInvoicePatch(Strict):
-    customerId: StrictStr | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_DUE_FIELD)
+    customerId: ObjectId | None = None
     invoiceCurrency: Currency | None = None
     lineItems: Lines | None = None
     dueDate: AwareTime = None

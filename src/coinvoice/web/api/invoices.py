@@ -11,11 +11,11 @@ from coinvoice.appkeys import POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Item
 from coinvoice.jsonenc import json_response
+from coinvoice.logcontext import INVOICE_ID
 from coinvoice.services import invoices as service
 from coinvoice.web.api.account_schemas import uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.schemas import CreateRegularIn, ProceedIn, parse, read_json
-from coinvoice.web.ops import INVOICE_ID
 
 routes = web.RouteTableDef()
 

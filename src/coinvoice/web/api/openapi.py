@@ -10,9 +10,22 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
+from coinvoice.config import RATE_CURRENCIES
+from coinvoice.domain.chains import CHAINS
 from coinvoice.domain.invoice import Status
+from coinvoice.services.rates import QUOTE_CURRENCIES
 from coinvoice.web.api.account_schemas import LimitsIn, RotateIn, SettingsIn, WebhookUrlIn
+from coinvoice.web.api.billing_responses import (
+    CustomerOut,
+    CustomerPage,
+    DeletedDraft,
+    PriceOut,
+    PricePage,
+    ProductOut,
+    ProductPage,
+)
 from coinvoice.web.api.billing_schemas import (
     BillingInvoiceIn,
     BillingInvoicePatch,
@@ -22,6 +35,25 @@ from coinvoice.web.api.billing_schemas import (
     PricePatch,
     ProductIn,
     ProductPatch,
+)
+from coinvoice.web.api.links import LINKS
+from coinvoice.web.api.responses import (
+    AssetsOut,
+    DeliveryOut,
+    DeliveryPage,
+    DepositPage,
+    ExportRecord,
+    Health,
+    InvoiceOut,
+    InvoicePage,
+    LimitsOut,
+    PayerInvoiceOut,
+    RateOut,
+    RotatedKey,
+    SettingsOut,
+    WalletList,
+    WalletSet,
+    WebhookUrlOut,
 )
 from coinvoice.web.api.schemas import AssetsIn, CreateRegularIn, ErrorOut, ProceedIn, WalletIn
 
@@ -59,6 +91,8 @@ class Op:
     path: str
     summary: str
     body: type[BaseModel] | None = None
+    out: type[BaseModel] | None = None
+    out_array: bool = False
     auth: bool = True
     ok: int = 200
     errors: tuple[int, ...] = ()
@@ -74,6 +108,7 @@ OPERATIONS = [
         "/api/invoices/v1/regular",
         "Create a regular invoice",
         CreateRegularIn,
+        out=InvoiceOut,
         ok=201,
         errors=(400, 409, 413),
         params=[
@@ -90,6 +125,7 @@ OPERATIONS = [
         "get",
         "/api/invoices/v1/regular/{invoice_id}",
         "Read an invoice (no token; never shows clientEmail)",
+        out=PayerInvoiceOut,
         auth=False,
         errors=(404,),
         tag="payer",
@@ -99,18 +135,30 @@ OPERATIONS = [
         "/api/invoices/v1/regular/{invoice_id}/proceed",
         "Fill an invoice: freeze a quote and allocate an address",
         ProceedIn,
+        out=PayerInvoiceOut,
         auth=False,
         errors=(400, 404, 409, 413),
         tag="payer",
     ),
     Op(
-        "post", "/api/invoices/v1/regular/{invoice_id}/accept", "Accept a wrong or late-paid invoice", errors=(404, 409)
+        "post",
+        "/api/invoices/v1/regular/{invoice_id}/accept",
+        "Accept a wrong or late-paid invoice",
+        out=InvoiceOut,
+        errors=(404, 409),
     ),
-    Op("post", "/api/invoices/v1/regular/{invoice_id}/reject", "Reject a wrong invoice (refunded)", errors=(404, 409)),
+    Op(
+        "post",
+        "/api/invoices/v1/regular/{invoice_id}/reject",
+        "Reject a wrong invoice (refunded)",
+        out=InvoiceOut,
+        errors=(404, 409),
+    ),
     Op(
         "get",
         "/api/invoices/v1",
         "List the company's invoices, newest first",
+        out=InvoicePage,
         errors=(400,),
         params=[
             _q("status", "comma-separated statuses", {"type": "string", "examples": ["pending,done"]}),
@@ -123,6 +171,7 @@ OPERATIONS = [
         "get",
         "/api/company/deposits",
         "List payments seen at the company's addresses",
+        out=DepositPage,
         errors=(400, 404),
         params=[
             _q("credited", "true or false", {"type": "string", "enum": ["true", "false"]}),
@@ -136,28 +185,45 @@ OPERATIONS = [
         "/api/company/wallets/{chain}",
         "Set the account key (xpub) or the one address of a chain",
         WalletIn,
+        out=WalletSet,
         errors=(400, 409, 413),
     ),
-    Op("get", "/api/company/wallets", "The company's wallets"),
-    Op("get", "/api/company/assets", "Allowed assets"),
-    Op("patch", "/api/company/assets", "Allow or disallow assets", AssetsIn, errors=(400, 413)),
-    Op("get", "/api/company/settings", "Company settings"),
-    Op("patch", "/api/company/settings", "Change name, logoUrl, redirectURL", SettingsIn, errors=(400, 413)),
-    Op("get", "/api/company/settings/webhook-url", "The webhook URL"),
+    Op("get", "/api/company/wallets", "The company's wallets", out=WalletList),
+    Op("get", "/api/company/assets", "Allowed assets", out=AssetsOut),
+    Op("patch", "/api/company/assets", "Allow or disallow assets", AssetsIn, out=AssetsOut, errors=(400, 413)),
+    Op("get", "/api/company/settings", "Company settings", out=SettingsOut),
+    Op(
+        "patch",
+        "/api/company/settings",
+        "Change name, logoUrl, redirectURL",
+        SettingsIn,
+        out=SettingsOut,
+        errors=(400, 413),
+    ),
+    Op("get", "/api/company/settings/webhook-url", "The webhook URL", out=WebhookUrlOut),
     Op(
         "put",
         "/api/company/settings/webhook-url",
         "Set or clear (null) the webhook URL",
         WebhookUrlIn,
+        out=WebhookUrlOut,
         errors=(400, 413),
     ),
-    Op("get", "/api/company/underpayment-limits", "Underpayment limits per asset"),
-    Op("patch", "/api/company/underpayment-limits", "Set underpayment limits", LimitsIn, errors=(400, 413)),
+    Op("get", "/api/company/underpayment-limits", "Underpayment limits per asset", out=LimitsOut),
+    Op(
+        "patch",
+        "/api/company/underpayment-limits",
+        "Set underpayment limits",
+        LimitsIn,
+        out=LimitsOut,
+        errors=(400, 413),
+    ),
     Op(
         "post",
         "/api/company/secret-key/rotate",
         "Issue a new secret key (the body may be left out)",
         RotateIn,
+        out=RotatedKey,
         ok=201,
         errors=(400, 413),
         body_optional=True,
@@ -166,6 +232,7 @@ OPERATIONS = [
         "get",
         "/api/webhooks/deliveries",
         "The webhook delivery log",
+        out=DeliveryPage,
         errors=(400, 404),
         params=[
             _q("state", "pending, delivered or failed"),
@@ -173,40 +240,78 @@ OPERATIONS = [
             *PAGING,
         ],
     ),
-    Op("post", "/api/webhooks/deliveries/{delivery_id}/redeliver", "Deliver an event again", ok=202, errors=(404, 409)),
+    Op(
+        "post",
+        "/api/webhooks/deliveries/{delivery_id}/redeliver",
+        "Deliver an event again",
+        out=DeliveryOut,
+        ok=202,
+        errors=(404, 409),
+    ),
     Op(
         "get",
         "/api/rates",
         "The current rate of a pair (no token)",
+        out=RateOut,
         auth=False,
         errors=(400,),
         tag="public",
-        params=[_q("from", "invoice currency, e.g. eur"), _q("to", "payment currency, e.g. ltc")],
+        params=[
+            {
+                **_q("from", "invoice currency (any case)", {"type": "string", "enum": list(RATE_CURRENCIES)}),
+                "required": True,
+            },
+            {
+                **_q("to", "payment currency (any case)", {"type": "string", "enum": list(QUOTE_CURRENCIES)}),
+                "required": True,
+            },
+        ],
     ),
-    Op("post", "/api/products/v1", "Create a product", ProductIn, ok=201, errors=(400, 404, 409, 413), tag="billing"),
+    Op(
+        "post",
+        "/api/products/v1",
+        "Create a product",
+        ProductIn,
+        out=ProductOut,
+        ok=201,
+        errors=(400, 404, 409, 413),
+        tag="billing",
+    ),
     Op(
         "get",
         "/api/products/v1",
         "List products, newest first",
+        out=ProductPage,
         errors=(400, 404),
         params=[_q("active", "true or false", {"type": "string", "enum": ["true", "false"]}), *PAGING],
         tag="billing",
     ),
-    Op("get", "/api/products/v1/{id}", "Read a product", errors=(404,), tag="billing"),
+    Op("get", "/api/products/v1/{id}", "Read a product", out=ProductOut, errors=(404,), tag="billing"),
     Op(
         "patch",
         "/api/products/v1/{id}",
         "Change a product (only the fields sent)",
         ProductPatch,
+        out=ProductOut,
         errors=(400, 404, 409, 413),
         tag="billing",
     ),
-    Op("post", "/api/products/v1/{id}/archive", "Archive a product", errors=(404, 409), tag="billing"),
-    Op("post", "/api/prices/v1", "Create a price", PriceIn, ok=201, errors=(400, 404, 409, 413), tag="billing"),
+    Op("post", "/api/products/v1/{id}/archive", "Archive a product", out=ProductOut, errors=(404, 409), tag="billing"),
+    Op(
+        "post",
+        "/api/prices/v1",
+        "Create a price",
+        PriceIn,
+        out=PriceOut,
+        ok=201,
+        errors=(400, 404, 409, 413),
+        tag="billing",
+    ),
     Op(
         "get",
         "/api/prices/v1",
         "List prices, newest first",
+        out=PricePage,
         errors=(400, 404),
         params=[
             _q("active", "true or false", {"type": "string", "enum": ["true", "false"]}),
@@ -215,68 +320,110 @@ OPERATIONS = [
         ],
         tag="billing",
     ),
-    Op("get", "/api/prices/v1/{id}", "Read a price", errors=(404,), tag="billing"),
+    Op("get", "/api/prices/v1/{id}", "Read a price", out=PriceOut, errors=(404,), tag="billing"),
     Op(
         "patch",
         "/api/prices/v1/{id}",
         "Change a price (only the fields sent)",
         PricePatch,
+        out=PriceOut,
         errors=(400, 404, 409, 413),
         tag="billing",
     ),
-    Op("post", "/api/prices/v1/{id}/archive", "Archive a price", errors=(404, 409), tag="billing"),
+    Op("post", "/api/prices/v1/{id}/archive", "Archive a price", out=PriceOut, errors=(404, 409), tag="billing"),
     Op(
-        "post", "/api/customers/v1", "Create a customer", CustomerIn, ok=201, errors=(400, 404, 409, 413), tag="billing"
+        "post",
+        "/api/customers/v1",
+        "Create a customer",
+        CustomerIn,
+        out=CustomerOut,
+        ok=201,
+        errors=(400, 404, 409, 413),
+        tag="billing",
     ),
     Op(
         "get",
         "/api/customers/v1",
         "List customers, newest first",
+        out=CustomerPage,
         errors=(400, 404),
         params=[_q("active", "true or false", {"type": "string", "enum": ["true", "false"]}), *PAGING],
         tag="billing",
     ),
-    Op("get", "/api/customers/v1/{id}", "Read a customer", errors=(404,), tag="billing"),
+    Op("get", "/api/customers/v1/{id}", "Read a customer", out=CustomerOut, errors=(404,), tag="billing"),
     Op(
         "patch",
         "/api/customers/v1/{id}",
         "Change a customer (only the fields sent)",
         CustomerPatch,
+        out=CustomerOut,
         errors=(400, 404, 409, 413),
         tag="billing",
     ),
-    Op("post", "/api/customers/v1/{id}/archive", "Archive a customer", errors=(404, 409), tag="billing"),
+    Op(
+        "post",
+        "/api/customers/v1/{id}/archive",
+        "Archive a customer",
+        out=CustomerOut,
+        errors=(404, 409),
+        tag="billing",
+    ),
     Op(
         "post",
         "/api/invoices/v1/billing",
         "Create a draft billing invoice",
         BillingInvoiceIn,
+        out=InvoiceOut,
         ok=201,
         errors=(400, 404, 409, 413),
         tag="billing",
     ),
-    Op("get", "/api/invoices/v1/billing/{invoice_id}", "Read a billing invoice", errors=(404,), tag="billing"),
+    Op(
+        "get",
+        "/api/invoices/v1/billing/{invoice_id}",
+        "Read a billing invoice",
+        out=InvoiceOut,
+        errors=(404,),
+        tag="billing",
+    ),
     Op(
         "patch",
         "/api/invoices/v1/billing/{invoice_id}",
         "Change a draft (only the fields sent)",
         BillingInvoicePatch,
+        out=InvoiceOut,
         errors=(400, 404, 409, 413),
         tag="billing",
     ),
-    Op("delete", "/api/invoices/v1/billing/{invoice_id}", "Delete a draft", errors=(404, 409), tag="billing"),
+    Op(
+        "delete",
+        "/api/invoices/v1/billing/{invoice_id}",
+        "Delete a draft",
+        out=DeletedDraft,
+        errors=(404, 409),
+        tag="billing",
+    ),
     Op(
         "post",
         "/api/invoices/v1/billing/{invoice_id}/finalize",
         "Finalize a draft (open)",
+        out=InvoiceOut,
         errors=(404, 409),
         tag="billing",
     ),
-    Op("post", "/api/invoices/v1/billing/{invoice_id}/void", "Void an open invoice", errors=(404, 409), tag="billing"),
+    Op(
+        "post",
+        "/api/invoices/v1/billing/{invoice_id}/void",
+        "Void an open invoice",
+        out=InvoiceOut,
+        errors=(404, 409),
+        tag="billing",
+    ),
     Op(
         "post",
         "/api/invoices/v1/billing/{invoice_id}/mark-uncollectible",
         "Mark an open invoice uncollectible",
+        out=InvoiceOut,
         errors=(404, 409),
         tag="billing",
     ),
@@ -284,6 +431,7 @@ OPERATIONS = [
         "post",
         "/api/invoices/v1/billing/{invoice_id}/send",
         "Email the invoice to its customer",
+        out=InvoiceOut,
         errors=(404, 409),
         tag="billing",
     ),
@@ -291,6 +439,8 @@ OPERATIONS = [
         "get",
         "/api/invoices/v1/export",
         "Export the company's invoices as CSV or JSON (streamed)",
+        out=ExportRecord,
+        out_array=True,
         errors=(400,),
         content_types=("text/csv", "application/json"),
         params=[
@@ -300,15 +450,29 @@ OPERATIONS = [
             _q("createdTo", "ISO 8601 time with a zone", {"type": "string", "format": "date-time"}),
         ],
     ),
-    Op("get", "/healthz", "Alive", auth=False, tag="operations"),
+    Op("get", "/healthz", "Alive", out=Health, auth=False, tag="operations"),
     Op(
         "get",
         "/readyz",
         "Ready: database reachable and migrations current (503 otherwise)",
+        out=Health,
         auth=False,
         tag="operations",
     ),
 ]
+
+
+def operation_id(op: Op) -> str:
+    return f"{op.method}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('-', '_')}"
+
+
+def _component(model: type[BaseModel], schemas: dict[str, Any], mode: JsonSchemaMode) -> dict[str, Any]:
+    """Put ``model`` (and the models it uses) under components/schemas; a $ref to it."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    for name, sub in schema.pop("$defs", {}).items():
+        schemas[name] = sub
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 def _operation(op: Op, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -320,33 +484,25 @@ def _operation(op: Op, schemas: dict[str, Any]) -> dict[str, Any]:
                     "name": name,
                     "in": "path",
                     "required": True,
-                    "schema": UUID_PATH if name != "chain" else {"type": "string", "examples": ["litecoin"]},
+                    "schema": UUID_PATH if name != "chain" else {"type": "string", "enum": list(CHAINS)},
                 }
             )
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
-    body_schema: dict[str, Any] = {"type": "array"} if op.path.endswith("/export") else {"type": "object"}
+    body_schema: dict[str, Any] = {"type": "object"}
+    if op.out is not None:
+        body_schema = _component(op.out, schemas, "serialization")
+        if op.out_array:
+            body_schema = {"type": "array", "items": body_schema}
     success: dict[str, Any] = {
         "description": "OK",
         "content": {
             ct: {"schema": body_schema if ct.endswith("json") else {"type": "string"}} for ct in op.content_types
         },
     }
+    if links := LINKS.get(operation_id(op)):
+        success["links"] = links
     responses: dict[str, Any] = {str(op.ok): success}
     if op.path == "/api/invoices/v1/regular":
-        by_id = {"invoice_id": "$response.body#/id"}
-        success = {
-            **success,
-            "links": {
-                name: {"operationId": f"{verb}_api_invoices_v1_regular_invoice_id{tail}", "parameters": by_id}
-                for name, verb, tail in (
-                    ("GetInvoice", "get", ""),
-                    ("Proceed", "post", "_proceed"),
-                    ("Accept", "post", "_accept"),
-                    ("Reject", "post", "_reject"),
-                )
-            },
-        }
-        responses[str(op.ok)] = success
         responses["200"] = {
             "description": "Replayed: this Idempotency-Key was used with the same normalised request",
             "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}},
@@ -358,7 +514,7 @@ def _operation(op: Op, schemas: dict[str, Any]) -> dict[str, Any]:
     for status in sorted(statuses):
         responses[str(status)] = {"description": REASONS[status], **error}
     operation: dict[str, Any] = {
-        "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('-', '_')}",
+        "operationId": operation_id(op),
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": params,
@@ -366,13 +522,9 @@ def _operation(op: Op, schemas: dict[str, Any]) -> dict[str, Any]:
         "security": [{"bearer": []}] if op.auth else [],
     }
     if op.body is not None:
-        schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, sub in schema.pop("$defs", {}).items():
-            schemas[name] = sub
-        schemas[op.body.__name__] = schema
         operation["requestBody"] = {
             "required": not op.body_optional,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}},
+            "content": {"application/json": {"schema": _component(op.body, schemas, "validation")}},
         }
     return operation
 
@@ -437,6 +589,12 @@ async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})
 
 
+def _schema_name(schema: dict[str, Any]) -> str | None:
+    """The component a schema refers to (directly or as an array's items), or None."""
+    ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+    return ref.rsplit("/", 1)[1] if ref else None
+
+
 @cache
 def docs_page() -> str:
     doc = openapi_document()
@@ -461,13 +619,23 @@ def docs_page() -> str:
                     f"<p><code>{html.escape(param['name'])}</code> ({param['in']}): {html.escape(param.get('description', ''))}</p>"
                 )
             if "requestBody" in op:
-                name = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                name = _schema_name(op["requestBody"]["content"]["application/json"]["schema"])
                 schema = json.dumps(doc["components"]["schemas"][name], indent=2)
                 parts.append(f"<p>Body <code>{name}</code>:</p><pre>{html.escape(schema)}</pre>")
+            for code, answer in op["responses"].items():
+                schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                if code.startswith("2") and (name := _schema_name(schema)):
+                    many = " (a JSON array of them)" if schema.get("type") == "array" else ""
+                    parts.append(f"<p>Answer {code}: <a href=#schema-{name}><code>{name}</code></a>{many}</p>")
+                    break
             answers = ", ".join(f"{code} {html.escape(r['description'])}" for code, r in op["responses"].items())
             parts.append(f"<p>Answers: {answers}</p>")
     error = json.dumps(doc["components"]["schemas"]["ErrorOut"], indent=2)
-    parts.append(f"<h2>Errors</h2><pre>{html.escape(error)}</pre></html>")
+    parts.append(f"<h2>Errors</h2><pre>{html.escape(error)}</pre><h2>Schemas</h2>")
+    for name, schema in sorted(doc["components"]["schemas"].items()):
+        text = html.escape(json.dumps(schema, indent=2))
+        parts.append(f"<h3 id=schema-{html.escape(name)}><code>{html.escape(name)}</code></h3><pre>{text}</pre>")
+    parts.append("</html>")
     return "\n".join(parts)
 
 

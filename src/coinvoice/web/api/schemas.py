@@ -90,6 +90,13 @@ def _price(value: Any) -> Decimal:
     return price
 
 
+def whole_number(value: Any) -> Any:
+    """JSON Schema counts ``998.0`` as an integer, and so do we; a number with a fraction stays an error."""
+    if isinstance(value, Decimal) and value.is_finite() and abs(value) < 10**18 and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
 def _text(value: Any) -> Any:
     if isinstance(value, str) and (problem := text_problem(value)):
         raise PydanticCustomError("invalid_text", problem)
@@ -126,24 +133,40 @@ def _item_name(value: Any) -> Any:
 
 
 DECIMAL_PATTERN = "^-?[0-9]+(\\.[0-9]+)?$"
-Price = Annotated[
-    Decimal,
-    BeforeValidator(_price),
-    WithJsonSchema(
-        {
-            "anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_PATTERN}],
-            "description": "a JSON number or a plain decimal string; |price| < 1e15, at most 18 decimal places",
-            "examples": ["10.99"],
-        }
-    ),
-]
+#: what a price may be, as a pattern: below 10^15, at most 18 decimal places
+PRICE_PATTERN = "^-?[0-9]{1,15}(\\.[0-9]{1,18})?$"
+#: an absolute http(s) URL the checks accept (a subset, for the document: DNS names, a port 1-9999, a plain path)
+URL_PATTERN = (
+    "^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    "(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?$"
+)
+
+
+def price_schema(*, negative: bool = True) -> dict[str, Any]:
+    """The JSON schema of a price: a JSON number or a plain decimal string, |price| < 1e15, <= 18 places."""
+    low = -1e15 if negative else 0
+    return {
+        "anyOf": [
+            {"type": "number", "exclusiveMinimum": low, "exclusiveMaximum": 1e15, "multipleOf": 0.01}
+            if negative
+            else {"type": "number", "minimum": 0, "exclusiveMaximum": 1e15, "multipleOf": 0.01},
+            {"type": "string", "pattern": PRICE_PATTERN if negative else PRICE_PATTERN.replace("^-?", "^")},
+        ],
+        "description": "a JSON number or a plain decimal string; |price| < 1e15, at most 18 decimal places"
+        + ("" if negative else "; not negative"),
+        "examples": ["10.99"],
+    }
+
+
+Price = Annotated[Decimal, BeforeValidator(_price), WithJsonSchema(price_schema())]
 HttpUrl = Annotated[
     str | None,
     BeforeValidator(_http_url),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "string", "format": "uri", "maxLength": 2048}, {"type": "null"}],
-            "description": "an absolute http(s) URL, ASCII only",
+            "anyOf": [{"type": "string", "pattern": URL_PATTERN, "maxLength": 2048}, {"type": "null"}],
+            "description": "an absolute http(s) URL, ASCII only (international names as punycode, other "
+            "characters percent-encoded), no blanks, quotes or angle brackets, port 1-65535",
             "examples": ["https://shop.example/done"],
         }
     ),
@@ -153,12 +176,20 @@ HttpUrl = Annotated[
 TEXT_PATTERN = "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$"
 
 
+ItemName = Annotated[
+    StrictStr,
+    BeforeValidator(_item_name),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_ITEM_NAME, "pattern": TEXT_PATTERN}),
+]
+#: an email address of the common dot-atom form, for the document (the check also takes international ones)
+EMAIL_PATTERN = (
+    "^[A-Za-z0-9_%+-]+(\\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    "(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
 class ItemIn(BaseModel):
-    name: Annotated[
-        StrictStr,
-        BeforeValidator(_item_name),
-        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_ITEM_NAME, "pattern": TEXT_PATTERN}),
-    ]
+    name: ItemName
     price: Price
 
 
