@@ -31,7 +31,7 @@ HOME = "/dashboard/invoices"
 
 
 def _client_address(request: web.Request) -> str:
-    """The peer address (a proxy in front sets the forwarded address through aiohttp's own mechanisms)."""
+    """The TCP peer. Behind a reverse proxy every client has the proxy's address (see docs/dashboard.md)."""
     return request.remote or "unknown"
 
 
