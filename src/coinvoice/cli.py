@@ -39,16 +39,19 @@ async def _company_command(settings: Settings, args: argparse.Namespace) -> dict
 
 
 async def _user_command(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
-    from coinvoice.services.dashboard_users import create_user
+    from coinvoice.services.dashboard_users import create_user, new_sign_in_link
 
-    password = args.password
+    password = getattr(args, "password", None)
     if password == "-":  # read from stdin: a password in the arguments is visible to other users of the machine
         password = sys.stdin.readline().rstrip("\n")
     pool = await create_pool(database_url(settings), min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
             await migrate(conn)
-        result = await create_user(pool, args.company, args.email, args.role, password)
+        if args.action == "create":
+            result = await create_user(pool, args.company, args.email, args.role, password)
+        else:
+            result = await new_sign_in_link(pool, args.email)
     finally:
         await pool.close()
     token = result.pop("signInToken", None)
@@ -80,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--email", required=True)
     add.add_argument("--role", choices=("owner", "viewer"), default="owner")
     add.add_argument("--password", help="set this password (at least 10 characters); '-' reads it from stdin")
+    link = user.add_parser("link", help="print a new one-time sign-in link for a user (e.g. a forgotten password)")
+    link.add_argument("--email", required=True)
     return parser
 
 

@@ -36,6 +36,12 @@ async def test_user_create_without_a_password_prints_a_one_time_link(dash, db_ur
     token = created["signInLink"].rsplit("/", 1)[1]
     assert await dashboard_users.sign_in_with_link(dash.pool, token) is not None
     assert await dashboard_users.sign_in_with_link(dash.pool, token) is None
+    code, out, err = await run_cli(db_url, tmp_path, "user", "link", "--email", "Viewer@shop.example")
+    assert code == 0, err
+    again = json.loads(out.strip().splitlines()[-1])["signInLink"].rsplit("/", 1)[1]
+    assert again != token and await dashboard_users.sign_in_with_link(dash.pool, again) is not None
+    code, _, err = await run_cli(db_url, tmp_path, "user", "link", "--email", "nobody@shop.example")
+    assert code == 1 and "user_not_found" in err
 
 
 async def test_user_create_refuses_bad_input_with_a_clear_message(dash, db_url, tmp_path):

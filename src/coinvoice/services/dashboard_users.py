@@ -91,6 +91,16 @@ async def create_user(
     return result
 
 
+async def new_sign_in_link(pool: asyncpg.Pool, email: str) -> dict[str, Any]:
+    """A fresh one-time sign-in token for an existing user (a forgotten password): valid 24 h, used once."""
+    row = await db.user_by_email(pool, normalize_email(email))
+    if row is None:
+        raise NotFound("user_not_found", "no dashboard user with this email", "email")
+    token = secrets.token_urlsafe(32)
+    await db.insert_link(pool, token_hash(token), row["id"], datetime.now(UTC) + LINK_LIFETIME)
+    return {"id": str(row["id"]), "email": row["email"], "role": row["role"], "signInToken": token}
+
+
 async def _open_session(pool: asyncpg.Pool, row: asyncpg.Record) -> tuple[str, DashboardUser]:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
