@@ -39,3 +39,7 @@ CREATE TABLE dashboard_signin_failures (
 );
 CREATE INDEX dashboard_signin_failures_email ON dashboard_signin_failures (email, failed_at);
 CREATE INDEX dashboard_signin_failures_ip ON dashboard_signin_failures (ip, failed_at);
+
+-- A payment that counts toward no invoice can be dismissed by the merchant (handled outside the gateway, e.g.
+-- refunded): it leaves the dashboard's "not credited" list and a deposit.dismissed event is written.
+ALTER TABLE deposits ADD COLUMN dismissed_at timestamptz;

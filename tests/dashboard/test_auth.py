@@ -106,6 +106,8 @@ async def test_viewer_reads_but_the_server_refuses_every_change(dash, clients):
         ("/dashboard/keys/secret-key", {}),
         ("/dashboard/invoices/new", {"currency": "eur", "item_name": "X", "item_price": "1"}),
         (f"/dashboard/invoices/{inv['id']}/decide", {"decision": "accept"}),
+        (f"/dashboard/deposits/{uuid.uuid4()}/dismiss", {}),
+        (f"/dashboard/invoices/{inv['id']}/deliveries/{uuid.uuid4()}/redeliver", {}),
     ]
     tokens_before = await dash.pool.fetchval("SELECT count(*) FROM api_tokens")
     for path, data in writes:

@@ -188,11 +188,35 @@ async def test_accepting_an_underpayment_writes_the_same_event_as_the_api(dash, 
     assert status == 409 and "cannot accept" in html
 
 
-async def test_deposits_page_lists_payments_not_credited(dash, clients):
+async def test_deposits_not_credited_are_listed_and_can_be_dismissed_with_an_event(dash, clients):
     me = await _owner(dash, clients)
     inv = await dash.create_invoice()
     await dash.fill(inv["id"])
     await dash.add_deposit(inv["id"], 1000, 1, "pending")
     await dash.pool.execute("UPDATE deposits SET credited = false, reason = 'wrong_asset'")
+    deposit_id = await dash.pool.fetchval("SELECT id FROM deposits")
     status, html = await me.get("/dashboard/deposits")
     assert status == 200 and "wrong_asset" in html and f"/dashboard/invoices/{inv['id']}" in html
+    status, html = await me.post(f"/dashboard/deposits/{deposit_id}/dismiss", {})
+    assert status == 200 and "Deposit dismissed." in html and "wrong_asset" not in html
+    event = await dash.pool.fetchrow(
+        "SELECT type, payload::jsonb -> 'deposit' ->> 'id' AS id FROM events ORDER BY seq DESC"
+    )
+    assert (event["type"], event["id"]) == ("deposit.dismissed", str(deposit_id))
+    status, html = await me.post(f"/dashboard/deposits/{deposit_id}/dismiss", {})
+    assert status == 409 and "already dismissed" in html
+    _, listed = await dash.api.call("GET", "/api/company/deposits?credited=false", token=dash.company["publicToken"])
+    assert [d["id"] for d in listed["items"]] == [str(deposit_id)]  # the API still lists it
+
+
+async def test_a_credited_deposit_cannot_be_dismissed(dash, clients):
+    me = await _owner(dash, clients)
+    inv = await dash.create_invoice()
+    await dash.fill(inv["id"])
+    await dash.add_deposit(inv["id"], 1000, 1, "pending")
+    deposit_id = await dash.pool.fetchval("SELECT id FROM deposits")
+    await me.get("/dashboard/deposits")
+    status, _ = await me.post(f"/dashboard/deposits/{deposit_id}/dismiss", {})
+    assert status == 409
+    status, _ = await me.post(f"/dashboard/deposits/{uuid.uuid4()}/dismiss", {})
+    assert status == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -10,9 +11,10 @@ from coinvoice.addresses.derive import WALLET_CHAINS
 from coinvoice.addresses.shared import SHARED_CHAINS
 from coinvoice.appkeys import COMPANIES, POOL, SETTINGS
 from coinvoice.domain.assets import COMPANY_ASSETS
-from coinvoice.domain.errors import DomainError
+from coinvoice.domain.errors import Conflict, DomainError, NotFound
 from coinvoice.services import account, companies
 from coinvoice.services.dashboard_users import DashboardUser
+from coinvoice.services.decisions import dismiss_deposit
 from coinvoice.services.deposit_list import list_deposits
 from coinvoice.web.api.account_schemas import LimitsIn, SettingsIn, WebhookUrlIn
 from coinvoice.web.api.schemas import WalletIn, parse
@@ -34,12 +36,31 @@ async def deposits(request: web.Request, user: DashboardUser) -> web.Response:
             request.app[SETTINGS],
             user.company_id,
             credited=False,
+            dismissed=False,
             limit=50,
             cursor=request.query.get("cursor") or None,
         )
     except DomainError as exc:
         return page(request, "deposits.html", status=400, user=user, error=exc.message, deposits=[], next_cursor=None)
-    return page(request, "deposits.html", user=user, deposits=result["items"], next_cursor=result["nextCursor"])
+    notice = "Deposit dismissed." if request.query.get("dismissed") else None
+    return page(
+        request, "deposits.html", user=user, notice=notice, deposits=result["items"], next_cursor=result["nextCursor"]
+    )
+
+
+@routes.post("/dashboard/deposits/{deposit_id}/dismiss")
+@action()
+async def dismiss(request: web.Request, user: DashboardUser, form: Form) -> web.Response:
+    try:
+        deposit_id = uuid.UUID(request.match_info["deposit_id"])
+        await dismiss_deposit(request.app[POOL], request.app[SETTINGS], user.company_id, deposit_id)
+    except ValueError:
+        return page(request, "not_found.html", status=404, user=user)
+    except NotFound:
+        return page(request, "not_found.html", status=404, user=user)
+    except Conflict as exc:
+        return page(request, "deposits.html", status=409, user=user, error=exc.message, deposits=[], next_cursor=None)
+    return redirect("/dashboard/deposits?dismissed=1")
 
 
 async def _settings_page(
