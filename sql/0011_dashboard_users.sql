@@ -43,3 +43,6 @@ CREATE INDEX dashboard_signin_failures_ip ON dashboard_signin_failures (ip, fail
 -- A payment that counts toward no invoice can be dismissed by the merchant (handled outside the gateway, e.g.
 -- refunded): it leaves the dashboard's "not credited" list and a deposit.dismissed event is written.
 ALTER TABLE deposits ADD COLUMN dismissed_at timestamptz;
+
+-- The start of the receiver's answer to each webhook attempt (the dashboard shows it beside the status code).
+ALTER TABLE webhook_attempts ADD COLUMN response_excerpt text;
