@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+
+import pytest
 
 from coinvoice.services import dashboard_users
 from coinvoice.services.companies import create_company
@@ -175,3 +178,16 @@ async def test_sessions_expire(dash, clients):
     await dash.pool.execute("UPDATE dashboard_sessions SET expires_at = now() - interval '1 second'")
     _status, html = await me.get("/dashboard/invoices")
     assert "<h1>Sign in</h1>" in html
+
+
+async def test_concurrent_wrong_passwords_cannot_slip_past_the_account_limit(dash):
+    email = await add_user(dash)
+    tries = [dashboard_users.sign_in(dash.pool, email, f"wrong {i} password", "10.0.0.1") for i in range(12)]
+    outcomes = await asyncio.gather(*tries, return_exceptions=True)
+    checked = [o for o in outcomes if o is None]  # the password was verified (and wrong)
+    throttled = [o for o in outcomes if isinstance(o, dashboard_users.Throttled)]
+    assert len(checked) <= dashboard_users.ACCOUNT_LIMIT and len(checked) + len(throttled) == 12
+    for _ in range(dashboard_users.ACCOUNT_LIMIT - len(checked)):  # refused tries did not count: the rest may try
+        assert await dashboard_users.sign_in(dash.pool, email, "still wrong!", "10.0.0.2") is None
+    with pytest.raises(dashboard_users.Throttled):
+        await dashboard_users.sign_in(dash.pool, email, PASSWORD, "10.0.0.2")

@@ -105,14 +105,21 @@ async def recent_failures(conn: ConnOrPool, email: str, ip: str, window: timedel
     return int(row["by_email"]), int(row["by_ip"])
 
 
-async def record_failure(conn: ConnOrPool, email: str, ip: str, window: timedelta) -> None:
-    await conn.execute(
+async def record_failure(conn: ConnOrPool, email: str, ip: str, window: timedelta) -> int:
+    """Count a sign-in attempt as failed (until its password is proven); returns its row id."""
+    row_id = await conn.fetchval(
         "WITH old AS (DELETE FROM dashboard_signin_failures WHERE failed_at < now() - $3::interval)"
-        " INSERT INTO dashboard_signin_failures (email, ip) VALUES ($1, $2)",
+        " INSERT INTO dashboard_signin_failures (email, ip) VALUES ($1, $2) RETURNING id",
         email,
         ip,
         window,
     )
+    assert row_id is not None
+    return int(row_id)
+
+
+async def forget_failure(conn: ConnOrPool, row_id: int) -> None:
+    await conn.execute("DELETE FROM dashboard_signin_failures WHERE id = $1", row_id)
 
 
 async def clear_failures(conn: ConnOrPool, email: str) -> None:

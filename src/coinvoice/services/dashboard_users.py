@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -29,7 +30,19 @@ ADDRESS_LIMIT = 20
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 #: Verified against when the email is unknown, so a wrong email costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY: list[str] = []
+
+
+async def _hash(password: str) -> str:
+    """argon2id in a worker thread: about 50 ms of CPU and 64 MiB that must not stall the event loop."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify(stored: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 class Throttled(Exception):
@@ -80,7 +93,7 @@ async def create_user(
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM companies WHERE id = $1)", company_id):
             raise NotFound("company_not_found", f"no company {company_id}", "company")
-        hashed = _hasher.hash(password) if password is not None else None
+        hashed = await _hash(password) if password is not None else None
         if not await db.insert_user(conn, user_id, company_id, email, hashed, role):
             raise Conflict("email_in_use", "a dashboard user with this email exists", "email")
         result: dict[str, Any] = {"id": str(user_id), "companyId": str(company_id), "email": email, "role": role}
@@ -111,22 +124,22 @@ async def _open_session(pool: asyncpg.Pool, row: asyncpg.Record) -> tuple[str, D
 async def sign_in(pool: asyncpg.Pool, email: str, password: str, ip: str) -> tuple[str, DashboardUser] | None:
     """(session token, user), or None for a wrong email or password; Throttled after too many failures."""
     email = normalize_email(email)[:254]
+    # counted as a failure first, so that concurrent tries (any process) cannot all slip under the limit
+    attempt = await db.record_failure(pool, email, ip, THROTTLE_WINDOW)
     by_email, by_ip = await db.recent_failures(pool, email, ip, THROTTLE_WINDOW)
-    if by_email >= ACCOUNT_LIMIT or by_ip >= ADDRESS_LIMIT:
+    if by_email > ACCOUNT_LIMIT or by_ip > ADDRESS_LIMIT:
+        await db.forget_failure(pool, attempt)  # a refused try is not one more failure
         raise Throttled()
     row = await db.user_by_email(pool, email)
-    try:
-        ok: bool = _hasher.verify(
-            row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH, password[:MAX_PASSWORD]
-        )
-    except (VerificationError, InvalidHashError):
-        ok = False
+    if not _DUMMY:
+        _DUMMY.append(await _hash(secrets.token_urlsafe(16)))
+    stored = row["password_hash"] if row and row["password_hash"] else _DUMMY[0]
+    ok = await _verify(stored, password[:MAX_PASSWORD])
     if row is None or row["password_hash"] is None or not ok:
-        await db.record_failure(pool, email, ip, THROTTLE_WINDOW)
         return None
     await db.clear_failures(pool, email)
     if _hasher.check_needs_rehash(row["password_hash"]):
-        await db.set_password_hash(pool, row["id"], _hasher.hash(password))
+        await db.set_password_hash(pool, row["id"], await _hash(password))
     return await _open_session(pool, row)
 
 
@@ -150,7 +163,7 @@ async def session_user(pool: asyncpg.Pool, token: str) -> DashboardUser | None:
 
 async def set_password(pool: asyncpg.Pool, user: DashboardUser, password: str) -> None:
     _check_password(password)
-    await db.set_password_hash(pool, user.id, _hasher.hash(password))
+    await db.set_password_hash(pool, user.id, await _hash(password))
 
 
 async def sign_out(pool: asyncpg.Pool, token: str) -> None:
