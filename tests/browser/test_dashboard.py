@@ -33,7 +33,7 @@ async def sign_in(page: Any, gw: Gateway, email: str, password: str = PASSWORD) 
 
 
 async def test_merchant_signs_in_and_sees_a_litecoind_payment_turn_processing_then_paid_without_reload(
-    browser, start_gateway, settings, litecoind, pool
+    browser, start_gateway, settings, litecoind, pool, artifacts
 ):
     chain = replace(settings.chain("litecoin"), network="regtest", rpc_url=litecoind.rpc_url, poll_seconds=1.0)
     gw = await start_gateway(role="all", chains={**settings.chains, "litecoin": chain})
@@ -71,6 +71,8 @@ async def test_merchant_signs_in_and_sees_a_litecoind_payment_turn_processing_th
         await expect(detail.locator("#live .badge")).to_have_text("Paid", timeout=WATCH)
         await expect(detail.locator("#live .conf")).to_have_text("1 (confirmed)")
         await expect(detail.get_by_text("invoice.done")).to_be_visible()
+        await page.screenshot(path=artifacts / "dashboard-invoices.png", full_page=True)
+        await detail.screenshot(path=artifacts / "dashboard-invoice-paid.png", full_page=True)
         for p in (page, detail):
             assert await p.evaluate("window.sameDocument") is True, "the page reloaded"
         assert tab.csp_violations == []

@@ -49,12 +49,13 @@ async def test_create_invoice_form_writes_the_same_invoice_and_event_as_the_api_
         ("item_name", ""),
         ("item_price", ""),
         ("redirect_url", ""),
+        ("payment_currency", "ltc"),
     ]
     status, html = await me.post("/dashboard/invoices/new", form)
     assert status == 200 and "Invoice created" in html
     assert HOSTILE not in html and escape(HOSTILE) in html
-    row = await dash.pool.fetchrow("SELECT id, items, total, status FROM invoices")
-    assert row["status"] == "created" and str(row["total"]) == "12.50"
+    row = await dash.pool.fetchrow("SELECT id, items, total, status, preset_currency FROM invoices")
+    assert row["status"] == "created" and str(row["total"]) == "12.50" and row["preset_currency"] == "ltc"
     assert await dash.pool.fetchval("SELECT type FROM events WHERE invoice_id = $1", row["id"]) == "invoice.created"
     assert "invoice.created" in html  # the timeline
     api_view = await dash.view(str(row["id"]))

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from coinvoice.appkeys import POOL, SETTINGS
+from coinvoice.domain.assets import PAYMENT_ASSETS
 from coinvoice.domain.errors import Conflict, DomainError, Invalid, NotFound
 from coinvoice.domain.invoice import Item, Status
 from coinvoice.services import invoices as invoices_service
@@ -123,7 +124,14 @@ def _new_form(
         "merchant_pays_fee": False,
     }
     return page(
-        request, "invoice_new.html", status=status, user=user, error=error, values=values, currencies=INVOICE_CURRENCIES
+        request,
+        "invoice_new.html",
+        status=status,
+        user=user,
+        error=error,
+        values=values,
+        currencies=INVOICE_CURRENCIES,
+        payment_choices=[(a.code, a.label) for a in PAYMENT_ASSETS.values()],
     )
 
 
