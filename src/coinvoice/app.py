@@ -25,6 +25,7 @@ from coinvoice.web.api import openapi as openapi_api
 from coinvoice.web.api import rates as rates_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
+from coinvoice.web.dashboard.setup import setup_dashboard
 from coinvoice.web.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from coinvoice.web.ops import healthz, readyz, request_id_middleware
 from coinvoice.web.pay.handlers import setup_pay
@@ -97,6 +98,7 @@ def create_app(
         app.add_routes(billing_invoices_api.routes)
         app.add_routes(export_api.routes)
         app.add_routes(openapi_api.routes)
+        setup_dashboard(app)
         setup_pay(app)  # last: its /{invoice_id} is constrained to a UUID
     if role in ("all", "worker"):
         app[JOBS].append(expiry_job(app))

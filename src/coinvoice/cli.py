@@ -1,4 +1,4 @@
-"""The coinvoice command line: serve, migrate, company create."""
+"""The coinvoice command line: serve, migrate, company create, user create (dashboard)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,28 @@ async def _company_command(settings: Settings, args: argparse.Namespace) -> dict
         await pool.close()
 
 
+async def _user_command(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
+    from coinvoice.services.dashboard_users import create_user, new_sign_in_link
+
+    password = getattr(args, "password", None)
+    if password == "-":  # read from stdin: a password in the arguments is visible to other users of the machine
+        password = sys.stdin.readline().rstrip("\n")
+    pool = await create_pool(database_url(settings), min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        if args.action == "create":
+            result = await create_user(pool, args.company, args.email, args.role, password)
+        else:
+            result = await new_sign_in_link(pool, args.email)
+    finally:
+        await pool.close()
+    token = result.pop("signInToken", None)
+    if token is not None:
+        result["signInLink"] = f"{settings.public_url}/dashboard/link/{token}"
+    return result
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coinvoice", description="Self-hosted crypto-payment invoice gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
         "rotate-token", help="revoke every public token of a company and print a new one as JSON"
     )
     rotate.add_argument("--id", required=True, type=uuid.UUID, help="the company id")
+    user = sub.add_parser("user", help="manage dashboard users").add_subparsers(dest="action", required=True)
+    add = user.add_parser(
+        "create", help="create a dashboard user; prints a one-time sign-in link (24 h) unless --password is given"
+    )
+    add.add_argument("--company", required=True, type=uuid.UUID, help="the company id")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", choices=("owner", "viewer"), default="owner")
+    add.add_argument("--password", help="set this password (at least 10 characters); '-' reads it from stdin")
+    link = user.add_parser("link", help="print a new one-time sign-in link for a user (e.g. a forgotten password)")
+    link.add_argument("--email", required=True)
     return parser
 
 
@@ -73,9 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         applied = asyncio.run(_migrate(settings))
         print(json.dumps({"applied": applied}))
-    elif args.command == "company":
+    elif args.command in ("company", "user"):
+        command = _company_command if args.command == "company" else _user_command
         try:
-            print(json.dumps(asyncio.run(_company_command(settings, args))))
+            print(json.dumps(asyncio.run(command(settings, args))))
         except DomainError as exc:
             print(f"{exc.code}: {exc.message}", file=sys.stderr)
             return 1

@@ -237,6 +237,7 @@ async def test_deliveries_list_attempts_and_redeliver_sends_again(
     assert item["invoiceId"] == invoice["id"] and item["type"] == "invoice.created" and item["state"] == "pending"
     assert item["attempts"] >= 1 and item["nextAttemptAt"] and item["lastStatusCode"] == 500
     assert item["recentAttempts"][0]["statusCode"] == 500 and item["recentAttempts"][0]["durationMs"] >= 0
+    assert item["recentAttempts"][0]["responseExcerpt"] == "nope"  # the start of the receiver's answer
     receiver.status = 200
     await receiver.wait_for(lambda r: len(r.delivered) == 1, within=10)
     for _ in range(100):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +22,8 @@ LIST_SQL = (
     + " WHERE i.company_id = $1 AND i.deleted_at IS NULL AND ($2::text[] IS NULL OR i.status = ANY($2))"
     " AND ($3::timestamptz IS NULL OR i.created_at >= $3) AND ($4::timestamptz IS NULL OR i.created_at < $4)"
     " AND ($5::timestamptz IS NULL OR (i.created_at, i.id) < ($5, $6::uuid))"
+    # search: the invoice id, the billing reference or the payer's email (a part of it, any case)
+    " AND ($8::text IS NULL OR i.id::text = lower($8) OR i.reference ILIKE $9 OR i.client_email ILIKE $9)"
     " ORDER BY i.created_at DESC, i.id DESC LIMIT $7"
 )
 SETTING_COLUMNS = {
@@ -127,7 +130,9 @@ async def list_invoice_rows(
     created_to: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    search: str | None = None,
 ) -> list[asyncpg.Record]:
+    pattern = None if search is None else "%" + re.sub(r"([\\%_])", r"\\\1", search) + "%"
     return await conn.fetch(
         LIST_SQL,
         company_id,
@@ -137,4 +142,6 @@ async def list_invoice_rows(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        search,
+        pattern,
     )

@@ -62,6 +62,19 @@ async def company_for_token(conn: ConnOrPool, token_hash: bytes) -> CompanyProfi
     return CompanyProfile(row["id"], row["name"], row["logo_url"], row["redirect_url"], row["assets"])
 
 
+async def company_profile(conn: ConnOrPool, company_id: uuid.UUID) -> CompanyProfile | None:
+    row = await conn.fetchrow(
+        "SELECT c.id, c.name, c.logo_url, c.redirect_url,"
+        " (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}') FROM company_assets a"
+        "   WHERE a.company_id = c.id) AS assets"
+        " FROM companies c WHERE c.id = $1",
+        company_id,
+    )
+    if row is None:
+        return None
+    return CompanyProfile(row["id"], row["name"], row["logo_url"], row["redirect_url"], row["assets"])
+
+
 async def company_exists(conn: Conn, company_id: uuid.UUID) -> bool:
     return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM companies WHERE id = $1)", company_id)
 

@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from coinvoice.db.connection import Conn
+import asyncpg
+
+from coinvoice.db.connection import Conn, ConnOrPool
 
 
 async def insert_event(
@@ -32,4 +34,20 @@ async def insert_event(
         payload,
         created_at,
         request_id,
+    )
+
+
+async def invoice_events(conn: ConnOrPool, company_id: uuid.UUID, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+    """An invoice's events, oldest first: its timeline."""
+    return await conn.fetch(
+        "SELECT id, type, status, payload::jsonb ->> 'message' AS message, payload::text AS payload, created_at"
+        " FROM events WHERE company_id = $1 AND invoice_id = $2 ORDER BY seq",
+        company_id,
+        invoice_id,
+    )
+
+
+async def invoice_statuses(conn: ConnOrPool, company_id: uuid.UUID, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, status, updated_at FROM invoices WHERE company_id = $1 AND id = ANY($2::uuid[])", company_id, ids
     )

@@ -41,11 +41,11 @@ RETURNING w.id, w.event_id, w.company_id, w.attempts, w.window_started_at, e.pay
 FINISH_SQL = """
 WITH r AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[],
-                         $7::int[], $8::timestamptz[], $9::timestamptz[])
-        AS r(id, token, state, url, status_code, error, duration_ms, attempted_at, next_at)),
+                         $7::int[], $8::timestamptz[], $9::timestamptz[], $10::text[])
+        AS r(id, token, state, url, status_code, error, duration_ms, attempted_at, next_at, response_excerpt)),
 att AS (
-    INSERT INTO webhook_attempts (delivery_id, attempted_at, url, status_code, error, duration_ms)
-    SELECT id, attempted_at, url, status_code, error, duration_ms FROM r)
+    INSERT INTO webhook_attempts (delivery_id, attempted_at, url, status_code, error, duration_ms, response_excerpt)
+    SELECT id, attempted_at, url, status_code, error, duration_ms, response_excerpt FROM r)
 UPDATE webhook_deliveries w
    SET state = r.state, next_attempt_at = coalesce(r.next_at, w.next_attempt_at), claim_token = NULL,
        last_status_code = r.status_code, last_error = r.error, updated_at = now(),
@@ -79,6 +79,7 @@ class Outcome:
     duration_ms: int
     attempted_at: datetime
     next_at: datetime | None
+    response_excerpt: str | None = None  # the start of the receiver's answer
 
 
 async def claim_due(pool: asyncpg.Pool, limit: int, lease_seconds: float, token: uuid.UUID) -> list[Claimed]:
@@ -114,6 +115,7 @@ async def finish(pool: asyncpg.Pool, token: uuid.UUID, outcomes: list[Outcome]) 
         [o.duration_ms for o in outcomes],
         [o.attempted_at for o in outcomes],
         [o.next_at for o in outcomes],
+        [o.response_excerpt for o in outcomes],
     )
 
 
@@ -143,7 +145,7 @@ d.id, d.event_id, d.event_seq, d.invoice_id, e.type, d.state, d.attempts, d.next
 d.last_error, d.delivered_at, d.created_at,
 (SELECT coalesce(json_agg(json_build_object(
           'attemptedAt', a.attempted_at, 'url', a.url, 'statusCode', a.status_code, 'error', a.error,
-          'durationMs', a.duration_ms) ORDER BY a.id DESC), '[]')
+          'durationMs', a.duration_ms, 'responseExcerpt', a.response_excerpt) ORDER BY a.id DESC), '[]')
    FROM (SELECT * FROM webhook_attempts WHERE delivery_id = d.id ORDER BY id DESC LIMIT 20) a) AS recent_attempts,
 (SELECT count(*) FROM webhook_attempts WHERE delivery_id = d.id) AS attempt_count
 """

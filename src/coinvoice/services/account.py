@@ -11,7 +11,9 @@ import asyncpg
 
 from coinvoice.config import Settings
 from coinvoice.db import account as db
+from coinvoice.db import events as db_events
 from coinvoice.domain.assets import COMPANY_ASSETS, payment_assets_of
+from coinvoice.domain.billing import solidgate_type
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.money import fmt
 from coinvoice.domain.text import email_problem
@@ -126,3 +128,35 @@ async def rotate_secret_key(
         "previousKeysValidUntil": wire_time(old_until) if len(keys) > 1 else None,
         "activeKeys": len(keys),
     }
+
+
+TEST_EVENT = "webhook.test"
+
+
+async def send_test_event(pool: asyncpg.Pool, company_id: uuid.UUID) -> dict[str, Any]:
+    """Write a ``webhook.test`` event (no invoice): it is delivered, signed and retried like any other."""
+    settings_row = await db.company_settings(pool, company_id)
+    if settings_row["webhook_url"] is None:
+        raise Invalid("webhook_url_required", "set a webhook URL before sending a test event", "webHookUrl")
+    event_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    payload = {
+        "eventId": str(event_id),
+        "type": TEST_EVENT,
+        "eventType": solidgate_type(TEST_EVENT),
+        "invoiceId": None,
+        "message": "A test event sent from the dashboard",
+        "createdAt": wire_time(now),
+    }
+    async with pool.acquire() as conn, conn.transaction():
+        await db_events.insert_event(
+            conn,
+            event_id=event_id,
+            company_id=company_id,
+            invoice_id=None,
+            type=TEST_EVENT,
+            status=None,
+            payload=payload,
+            created_at=now,
+        )
+    return {"eventId": str(event_id)}

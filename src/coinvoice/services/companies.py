@@ -7,10 +7,11 @@ from typing import Any
 
 import asyncpg
 
-from coinvoice.addresses.derive import WALLET_CHAINS, InvalidExtendedKey, validate_extended_key
+from coinvoice.addresses.derive import WALLET_CHAINS, InvalidExtendedKey, derive_address, validate_extended_key
 from coinvoice.addresses.shared import SHARED_CHAINS, InvalidAddress, validate_address
 from coinvoice.config import Settings
 from coinvoice.db import companies as db
+from coinvoice.db.companies import CompanyProfile
 from coinvoice.domain.assets import COMPANY_ASSETS, UNSUPPORTED_ASSETS, chains_of
 from coinvoice.domain.errors import Conflict, Invalid, NotFound
 from coinvoice.services.tokens import new_key_salt, new_public_token, secret_key_from_salt, token_hash
@@ -28,6 +29,14 @@ async def create_company(
         await db.insert_token(conn, company_id, "public", token_hash(public))
         await db.insert_token(conn, company_id, "secret", token_hash(secret), salt)
     return {"id": str(company_id), "publicToken": public, "secretKey": secret}
+
+
+async def company_profile(pool: asyncpg.Pool, company_id: uuid.UUID) -> CompanyProfile:
+    """What creating an invoice needs of a company (the dashboard's user belongs to it)."""
+    profile = await db.company_profile(pool, company_id)
+    if profile is None:
+        raise NotFound("company_not_found", f"no company {company_id}", "id")
+    return profile
 
 
 async def replace_public_token(pool: asyncpg.Pool, company_id: uuid.UUID) -> dict[str, str]:
@@ -126,3 +135,18 @@ async def set_assets(pool: asyncpg.Pool, company_id: uuid.UUID, changes: dict[st
                     raise Invalid("wallet_required", f"set a {need} wallet before allowing {asset}", field)
             await db.set_asset_allowed(conn, company_id, asset, allowed)
         return {"assets": assets_wire(await db.allowed_assets(conn, company_id))}
+
+
+PREVIEW_COUNT = 5
+
+
+async def wallets_with_preview(pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The company's wallets, each key with its first receive addresses (index 0 to 4), for the merchant to compare
+    with their own wallet before accepting payments."""
+    wallets: list[dict[str, Any]] = (await get_wallets(pool, settings, company_id))["wallets"]
+    for wallet in wallets:
+        key = wallet.get("xpub")
+        wallet["preview"] = (
+            [derive_address(wallet["chain"], wallet["network"], key, i) for i in range(PREVIEW_COUNT)] if key else []
+        )
+    return wallets

@@ -1,4 +1,4 @@
-"""Merchant decisions on an invoice: accept or reject a wrong payment, accept a late payment."""
+"""Merchant decisions: accept or reject a wrong payment, accept a late payment, dismiss a deposit not credited."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import asyncpg
 
 from coinvoice.config import Settings
 from coinvoice.db import account as db
+from coinvoice.db import deposits as db_deposits
 from coinvoice.domain.errors import Conflict, NotFound
 from coinvoice.domain.invoice import Status
 from coinvoice.domain.state import MERCHANT_DECISIONS, Event
-from coinvoice.services.events import emit
+from coinvoice.services.events import emit, emit_deposit_event
 from coinvoice.services.invoices import get_view
+from coinvoice.services.views import wire_time
 
 RESOLUTION = {"accept": "accepted", "reject": "rejected"}
 MESSAGE = {
@@ -44,3 +46,21 @@ async def decide(
         await db.resolve_invoice(conn, invoice_id, new.value, RESOLUTION[decision], datetime.now(UTC))
         await emit(conn, settings, invoice_id, Event(f"invoice.{new.value}", new, MESSAGE[(status, decision)]))
         return await get_view(conn, settings, invoice_id)
+
+
+async def dismiss_deposit(
+    pool: asyncpg.Pool, settings: Settings, company_id: uuid.UUID, deposit_id: uuid.UUID
+) -> dict[str, str]:
+    """Dismiss a payment that counts toward no invoice (the merchant handled it elsewhere, e.g. refunded it);
+    writes a ``deposit.dismissed`` event. 409 for a credited or already dismissed deposit."""
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        outcome = await db_deposits.dismiss(conn, company_id, deposit_id, now)
+        if outcome is None:
+            raise NotFound("deposit_not_found", "no deposit with this id", "id")
+        if outcome == "credited":
+            raise Conflict("deposit_credited", "this deposit counts toward its invoice and cannot be dismissed", "id")
+        if outcome == "already":
+            raise Conflict("deposit_dismissed", "this deposit is already dismissed", "id")
+        await emit_deposit_event(conn, settings, "deposit.dismissed", deposit_id, now)
+    return {"id": str(deposit_id), "dismissedAt": wire_time(now) or ""}

@@ -23,12 +23,20 @@ async def list_deposits(
     invoice_id: uuid.UUID | None = None,
     limit: int = 20,
     cursor: str | None = None,
+    dismissed: bool | None = None,
 ) -> dict[str, Any]:
     """One page of the company's deposits; ``nextCursor`` is None on the last page."""
     check_limit(limit)
     after = decode_cursor(cursor) if cursor else None
     rows = await db.list_deposit_rows(
-        pool, company_id, credited=credited, chain=chain, invoice_id=invoice_id, after=after, limit=limit + 1
+        pool,
+        company_id,
+        credited=credited,
+        chain=chain,
+        invoice_id=invoice_id,
+        after=after,
+        limit=limit + 1,
+        dismissed=dismissed,
     )
     page = rows[:limit]
     return {

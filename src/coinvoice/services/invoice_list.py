@@ -10,6 +10,7 @@ import asyncpg
 
 from coinvoice.config import Settings
 from coinvoice.db import account as db
+from coinvoice.domain.errors import Invalid
 from coinvoice.services.pagination import check_limit, decode_cursor, encode_cursor
 from coinvoice.services.views import invoice_view
 
@@ -24,9 +25,14 @@ async def list_invoices(
     created_to: datetime | None = None,
     limit: int = 20,
     cursor: str | None = None,
+    search: str | None = None,
 ) -> dict[str, Any]:
-    """One page of the company's invoices; ``nextCursor`` is None on the last page."""
+    """One page of the company's invoices; ``nextCursor`` is None on the last page. ``search`` matches the
+    invoice id, the billing reference or a part of the payer's email."""
     check_limit(limit)
+    search = (search or "").strip() or None
+    if search is not None and (len(search) > 200 or not search.isprintable()):
+        raise Invalid("invalid_search", "search must be at most 200 printable characters", "search")
     after = decode_cursor(cursor) if cursor else None
     rows = await db.list_invoice_rows(
         pool,
@@ -36,6 +42,7 @@ async def list_invoices(
         created_to=created_to,
         after=after,
         limit=limit + 1,
+        search=search,
     )
     page = rows[:limit]
     more = len(rows) > limit

@@ -24,6 +24,8 @@ from coinvoice.webhooks.signing import signature_headers
 
 log = logging.getLogger(__name__)
 MAX_ERROR = 500
+#: Bytes of the receiver's answer kept per attempt (shown in the dashboard).
+MAX_EXCERPT = 500
 MIN_TIMER_SECONDS = 0.05  # never a tight loop, even when a due row is held by another sender
 
 
@@ -147,7 +149,7 @@ class WebhookSender:
     async def _deliver(self, claimed: db.Claimed) -> db.Outcome:
         started = time.monotonic()
         attempted_at = datetime.now(UTC)
-        status_code, error = None, None
+        status_code, error, excerpt = None, None, None
         try:
             if not claimed.url:
                 raise Invalid("no_webhook_url", "the company has no webhook URL")
@@ -160,7 +162,7 @@ class WebhookSender:
                 claimed.url, data=claimed.body, headers=headers, timeout=timeout, allow_redirects=False
             ) as resp:
                 status_code = resp.status
-                await resp.read()
+                excerpt = (await resp.read())[:MAX_EXCERPT].decode("utf-8", "replace")
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
         except Invalid as exc:
@@ -177,13 +179,19 @@ class WebhookSender:
             error or f"HTTP {status_code}",
             extra=log_fields(claimed.request_id, claimed.invoice_id),
         )
-        return self._outcome(claimed, attempted_at, status_code, error, duration_ms)
+        return self._outcome(claimed, attempted_at, status_code, error, duration_ms, excerpt)
 
     def _outcome(
-        self, claimed: db.Claimed, at: datetime, status_code: int | None, error: str | None, duration_ms: int
+        self,
+        claimed: db.Claimed,
+        at: datetime,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: int,
+        excerpt: str | None = None,
     ) -> db.Outcome:
         if error is None:
-            return db.Outcome(claimed.id, "delivered", claimed.url, status_code, None, duration_ms, at, None)
+            return db.Outcome(claimed.id, "delivered", claimed.url, status_code, None, duration_ms, at, None, excerpt)
         next_at = at + timedelta(seconds=retry_delay(self.settings, claimed.attempts))
         deadline = claimed.window_started_at + timedelta(hours=self.settings.webhook_retry_window_hours)
         state = "failed" if next_at > deadline else "pending"
@@ -191,7 +199,7 @@ class WebhookSender:
             log.warning(
                 "webhook delivery %s failed for good after %d attempts: %s", claimed.id, claimed.attempts, error
             )
-        return db.Outcome(claimed.id, state, claimed.url, status_code, error, duration_ms, at, next_at)
+        return db.Outcome(claimed.id, state, claimed.url, status_code, error, duration_ms, at, next_at, excerpt)
 
     async def close(self) -> None:
         """Stop: abandon requests in flight and give their claims back (due again at once)."""

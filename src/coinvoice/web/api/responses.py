@@ -237,6 +237,7 @@ class AttemptOut(Closed):
     statusCode: int | None
     error: str | None
     durationMs: int | None
+    responseExcerpt: str | None = Field(description="the start of the receiver's answer, at most 500 bytes")
 
 
 class DeliveryOut(Closed):
