@@ -58,6 +58,7 @@ class LeaderLock:
         """The connection failed (or must be abandoned): close it, which frees the lock server-side."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            self._log.warning("lost the database connection of %s; will retry leadership", self._what)
+            # info: a database outage is logged once by the scheduler, not once per lock
+            self._log.info("lost the database connection of %s; will retry leadership", self._what)
             conn.terminate()
             await self._pool.release(conn)
