@@ -14,6 +14,8 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.conftest import Api
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -115,3 +117,11 @@ class GatewayProcess:
                 raise AssertionError(f"gateway did not stop in {seconds} s:\n{self.log_text()[-3000:]}")
             await asyncio.sleep(0.05)
         return process.returncode
+
+
+class ProcessApi(Api):
+    """The tests' Api client (tests/conftest.py) pointed at a gateway process instead of a TestServer."""
+
+    def __init__(self, base: str, session: aiohttp.ClientSession) -> None:
+        self.base = base.rstrip("/")
+        self.session = session

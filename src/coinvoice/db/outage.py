@@ -8,6 +8,7 @@ connection that died mid-query, the server's "terminating connection due to admi
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import asyncpg
@@ -22,10 +23,14 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+#: InterfaceError texts of a connection that died under us (not of misuse such as a released proxy).
+_LOST = re.compile(r"connection (is|was) closed|connection has been closed")
+
+
 def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.InterfaceError):
         # "connection is closed", "connection was closed in the middle of operation"; not misuse of the API
-        return "closed" in str(exc)
+        return _LOST.search(str(exc)) is not None
     return isinstance(exc, OUTAGE_ERRORS)
 
 

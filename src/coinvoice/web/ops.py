@@ -101,3 +101,6 @@ def configure_logging(log_format: str) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
+    # asyncpg's pool logs a traceback every time it fails to reopen its minimum connections during a database
+    # outage; coinvoice.outage logs the outage once, and its end
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
