@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import uuid
 
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
 def default_processes(role: str) -> int:
     """API processes scale with the cores; workers coordinate by leader locks, one per host is plenty."""
     return len(os.sched_getaffinity(0)) if role == "api" else 1
@@ -107,6 +112,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
         asyncio.run(_migrate(settings))  # once, before the children start (they skip it)
         return Supervisor(child_command(args.role), processes, args.role).run()
+    if args.child:  # stopped while still starting: nothing in flight yet, a clean exit (serve() takes over later)
+        signal.signal(signal.SIGTERM, _exit_cleanly)
     from coinvoice.app import create_app
 
     try:

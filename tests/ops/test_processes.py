@@ -73,7 +73,12 @@ async def test_a_killed_api_process_is_restarted_and_requests_keep_succeeding(db
                 await asyncio.sleep(0.1)
             else:
                 raise AssertionError(f"no replacement child: {gateway.children()}\n{gateway.log_text()}")
-            await gateway.wait_ready()
+            for _ in range(200):  # until the replacement listens too
+                if gateway.log_text().count("listening on") >= 3:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"the replacement never listened\n{gateway.log_text()}")
             before = len(statuses)
             await asyncio.sleep(1.0)
             stop.set()

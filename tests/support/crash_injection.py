@@ -168,7 +168,11 @@ async def run_crash_injection(
             async def kill() -> None:
                 api_at = {round((i + 1) * worker_kills / (api_kills + 1)) for i in range(api_kills)}
                 for n in range(1, worker_kills + 1):
-                    await asyncio.sleep(rng.uniform(0.3, 2.5))  # from start-up to the middle of a round
+                    if n % 4 == 0:  # during start-up
+                        await asyncio.sleep(rng.uniform(0.1, 1.5))
+                    else:  # while it works: polling blocks, recording deposits, sending webhooks
+                        await worker.wait_ready()
+                        await asyncio.sleep(rng.uniform(0.0, 1.2))
                     worker.kill9()
                     report.worker_kills += 1
                     worker.start()

@@ -56,6 +56,7 @@ class GatewayProcess:
         self.processes = processes
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where the latest start's lines begin in the log
 
     @property
     def base(self) -> str:
@@ -67,6 +68,7 @@ class GatewayProcess:
         return self.process.pid
 
     def start(self) -> None:
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         args = ["serve", "--role", self.role, "--processes", str(self.processes)]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -79,8 +81,11 @@ class GatewayProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def _latest_log(self) -> bytes:
+        return self.log_path.read_bytes()[self._log_start :] if self.log_path.exists() else b""
+
     async def wait_ready(self, seconds: float = 60.0, path: str = "/healthz") -> None:
-        """Until ``path`` answers 200 and (with N > 1) every child is up."""
+        """Until ``path`` answers 200 and every child of the latest start is listening."""
         deadline = time.monotonic() + seconds
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             while True:
@@ -92,7 +97,7 @@ class GatewayProcess:
                         up = r.status == 200
                 except (aiohttp.ClientError, TimeoutError):
                     up = False
-                if up and self.log_text().count("listening on") >= self.processes:
+                if up and self._latest_log().count(b"listening on") >= self.processes:
                     return
                 if time.monotonic() > deadline:
                     raise AssertionError(f"gateway not ready in {seconds} s:\n{self.log_text()[-3000:]}")

@@ -121,7 +121,7 @@ class Supervisor:
                 process.wait()
                 clean = False
                 continue
-            if code != 0:
+            if code not in (0, -signal.SIGTERM):  # killed by our SIGTERM: still importing, nothing in flight
                 log.error("%s process pid %d exited with code %d while stopping", self._what, process.pid, code)
                 clean = False
         log.info("all %s processes stopped", self._what)
