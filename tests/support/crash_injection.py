@@ -201,6 +201,9 @@ async def run_crash_injection(
         log = worker.log_text() + api_gateway.log_text()
         report.leaderships = worker.log_text().count("leading the litecoin watcher")
         assert "Traceback" not in log, log[-5000:]
+        # and a clean stop of what survived: jobs end their round, requests finish, pools close, exit 0
+        assert await worker.stop() == 0, worker.log_text()[-3000:]
+        assert await api_gateway.stop() == 0, api_gateway.log_text()[-3000:]
         return report
     finally:
         await worker.stop()
