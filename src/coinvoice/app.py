@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from coinvoice.appkeys import COMPANIES, HTTP, JOBS, POOL, RATE_METRICS, RATES, SETTINGS
+from coinvoice.appkeys import COMPANIES, HTTP, JOBS, OUTAGE, POOL, RATE_METRICS, RATES, SETTINGS
 from coinvoice.config import Settings
 from coinvoice.db.company_cache import CompanyCache
 from coinvoice.db.migrate import migrate
+from coinvoice.db.outage import OutageTracker
 from coinvoice.db.pool import create_pool, database_url
 from coinvoice.rates.service import RateService
 from coinvoice.web.api import account as account_api
@@ -80,6 +81,12 @@ def create_app(
     app[RATE_METRICS] = app[METRICS].rates
     app[RATE_METRICS].watch_ages(app[RATES].providers, app[RATES].age_seconds)
     app[JOBS] = []
+    meanwhile = (
+        "requests answer 503 and background jobs back off"
+        if role == "all"
+        else ("requests answer 503" if role == "api" else "background jobs back off")
+    )
+    app[OUTAGE] = OutageTracker(logging.getLogger("coinvoice.outage"), meanwhile)
     if dsn:
         app[DSN] = dsn
     app[RUN_MIGRATIONS] = run_migrations

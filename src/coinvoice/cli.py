@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import uuid
 
@@ -65,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API, the payer page and the workers")
     serve.add_argument("--role", choices=("all", "api", "worker"), default="all")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="processes sharing the port (SO_REUSEPORT) under a supervising parent; "
+        "default: the number of cores for --role api, 1 otherwise",
+    )
+    serve.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # started by the supervisor
     sub.add_parser("migrate", help="apply the SQL migrations")
     company = sub.add_parser("company", help="manage companies").add_subparsers(dest="action", required=True)
     create = company.add_parser("create", help="create a company and print its tokens as JSON")
@@ -113,16 +122,41 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{exc.code}: {exc.message}", file=sys.stderr)
             return 1
     elif args.command == "serve":
-        from coinvoice.app import create_app
+        return _serve(settings, args)
+    return 0
 
-        try:
-            app = create_app(settings, role=args.role, dsn=database_url(settings), run_migrations=True)
-        except ConfigError as exc:
-            print(f"configuration error: {exc}", file=sys.stderr)
-            return 2
-        from coinvoice.web.server import serve
 
-        asyncio.run(serve(app, settings.host, settings.port))
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def default_processes(role: str) -> int:
+    """API processes scale with the cores; workers coordinate by leader locks, one per host is plenty."""
+    return len(os.sched_getaffinity(0)) if role == "api" else 1
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    processes = args.processes if args.processes is not None else default_processes(args.role)
+    if processes < 1:
+        print("configuration error: --processes must be at least 1", file=sys.stderr)
+        return 2
+    if processes > 1 and not args.child:
+        from coinvoice.web.supervisor import Supervisor, child_command
+
+        asyncio.run(_migrate(settings))  # once, before the children start (they skip it)
+        return Supervisor(child_command(args.role), processes, args.role).run()
+    if args.child:  # stopped while still starting: nothing in flight yet, a clean exit (serve() takes over later)
+        signal.signal(signal.SIGTERM, _exit_cleanly)
+    from coinvoice.app import create_app
+
+    try:
+        app = create_app(settings, role=args.role, dsn=database_url(settings), run_migrations=not args.child)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    from coinvoice.web.server import serve
+
+    asyncio.run(serve(app, settings.host, settings.port, reuse_port=args.child))
     return 0
 
 

@@ -24,12 +24,12 @@ class LeaderLock:
 
     @property
     def held(self) -> bool:
-        return self._conn is not None and not self._conn.is_closed()
+        return self._conn is not None and not _lost(self._conn)
 
     async def acquire(self) -> PoolConnectionProxy | None:
         """The leader's connection if this process leads (taking the lock when it is free), else None."""
         if self._conn is not None:
-            if not self._conn.is_closed():
+            if not _lost(self._conn):
                 return self._conn
             await self.drop()
         conn = await self._pool.acquire()
@@ -49,7 +49,7 @@ class LeaderLock:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                if not conn.is_closed():
+                if not _lost(conn):
                     await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", self._key)
             finally:
                 await self._pool.release(conn)
@@ -58,6 +58,17 @@ class LeaderLock:
         """The connection failed (or must be abandoned): close it, which frees the lock server-side."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            self._log.warning("lost the database connection of %s; will retry leadership", self._what)
-            conn.terminate()
-            await self._pool.release(conn)
+            # info: a database outage is logged once by the scheduler, not once per lock
+            self._log.info("lost the database connection of %s; will retry leadership", self._what)
+            if not _lost(conn):
+                conn.terminate()
+            await self._pool.release(conn)  # a no-op for a connection asyncpg already took back
+
+
+def _lost(conn: PoolConnectionProxy) -> bool:
+    """Closed, or detached from its proxy: asyncpg gives a checked-out connection that died back to the pool
+    itself, after which every call on the proxy raises InterfaceError."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True

@@ -21,8 +21,8 @@ _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Alive: the process answers and reaches the database."""
-    await request.app[POOL].fetchval("SELECT 1")
+    """Alive: the process answers (liveness; no database, so an outage does not get processes restarted).
+    Whether it can serve traffic is /readyz."""
     return web.json_response({"status": "ok"})
 
 
@@ -99,3 +99,6 @@ def configure_logging(log_format: str) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
+    # asyncpg's pool logs a traceback every time it fails to reopen its minimum connections during a database
+    # outage; coinvoice.outage logs the outage once, and its end
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import signal
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+
+log = logging.getLogger(__name__)
 
 #: Codes for the statuses aiohttp's parser answers with.
 PARSER_CODES = {400: "bad_request", 413: "request_too_large", 414: "request_too_large", 431: "request_too_large"}
@@ -45,12 +49,16 @@ class JsonErrorRunner(web.AppRunner):
         return server
 
 
-async def serve(app: web.Application, host: str, port: int, **runner_args: Any) -> None:
-    """Listen until SIGINT or SIGTERM, then shut down gracefully (what web.run_app does, with our runner)."""
+async def serve(app: web.Application, host: str, port: int, *, reuse_port: bool = False, **runner_args: Any) -> None:
+    """Listen until SIGINT or SIGTERM, then shut down gracefully (what web.run_app does, with our runner): stop
+    accepting, let in-flight requests finish (up to the runner's shutdown_timeout), then the app's cleanup stops
+    the jobs after their current round and closes the pool. ``reuse_port``: share the port with sibling processes
+    (SO_REUSEPORT), as the children of `serve --processes N` do."""
     runner = JsonErrorRunner(app, **runner_args)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
+        log.info("listening on %s:%d (pid %d)", host, port, os.getpid())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

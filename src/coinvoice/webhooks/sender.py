@@ -16,6 +16,7 @@ import asyncpg
 
 from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
+from coinvoice.db.outage import is_outage
 from coinvoice.domain.errors import Invalid
 from coinvoice.logcontext import log_fields
 from coinvoice.net.urlcheck import check_webhook_url
@@ -66,7 +67,16 @@ class WebhookSender:
             return
         task = asyncio.get_running_loop().create_task(self.drain())
         self._wakers.add(task)
-        task.add_done_callback(self._wakers.discard)
+        task.add_done_callback(self._woken)
+
+    def _woken(self, task: asyncio.Task[None]) -> None:
+        self._wakers.discard(task)
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        if is_outage(exc):  # the polling job meets the outage too, and logs it once for the process
+            log.debug("webhook drain stopped by a database outage: %s", exc)
+        else:
+            log.error("webhook drain crashed", exc_info=exc)
 
     async def drain(self) -> None:
         """Send everything due now, keeping up to ``webhook_concurrency`` requests in flight."""
@@ -125,7 +135,8 @@ class WebhookSender:
             try:
                 await db.finish(self.pool, self.token, batch)
             except (OSError, asyncpg.PostgresError) as exc:  # the leases run out and these are retried
-                log.warning("could not record %d webhook attempts: %s", len(batch), exc)
+                level = logging.INFO if is_outage(exc) else logging.WARNING  # an outage is logged once elsewhere
+                log.log(level, "could not record %d webhook attempts: %s", len(batch), exc)
             finally:
                 self._changed.set()  # the next event of these invoices may be sendable now
 

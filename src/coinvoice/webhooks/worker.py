@@ -11,7 +11,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from coinvoice.appkeys import JOBS, POOL, SETTINGS, Job
+from coinvoice.appkeys import JOBS, OUTAGE, POOL, SETTINGS, Job
 from coinvoice.config import Settings
 from coinvoice.db import webhooks as db
 from coinvoice.net.urlcheck import PublicOnlyResolver
@@ -31,14 +31,15 @@ async def _listen(app: web.Application, sender: WebhookSender) -> None:
             async with app[POOL].acquire() as conn:
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(db.CHANNEL, sender.wake)
+                app[OUTAGE].succeeded()
                 try:
                     sender.wake()  # anything that arrived while not listening
                     await lost.wait()
                 finally:
                     with contextlib.suppress(Exception):
                         await conn.remove_listener(db.CHANNEL, sender.wake)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("webhook LISTEN connection failed (%s); polling meanwhile", exc)
+        except (OSError, asyncpg.PostgresError) as exc:  # logged once per outage, with the jobs
+            app[OUTAGE].failed("the webhook LISTEN connection", exc)
         await asyncio.sleep(app[SETTINGS].webhook_poll_seconds)
 
 

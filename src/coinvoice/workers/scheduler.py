@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from coinvoice.appkeys import JOBS, POOL, SETTINGS, Job
+from coinvoice.appkeys import JOBS, OUTAGE, POOL, SETTINGS, Job
+from coinvoice.db.outage import OutageTracker, is_outage
 from coinvoice.services.invoices import expire_due_invoices
 
 log = logging.getLogger(__name__)
+#: How long shutdown waits for running jobs to finish their round (each round commits in its own transactions).
+STOP_WAIT_SECONDS = 20.0
 
 
 def expiry_job(app: web.Application) -> Job:
@@ -24,12 +28,40 @@ def expiry_job(app: web.Application) -> Job:
     return Job("expire-invoices", run, 5.0)
 
 
+def _guarded(
+    name: str, run: Callable[[], Awaitable[object]], outage: OutageTracker, running: set[asyncio.Task[None]]
+) -> Callable[[], Awaitable[None]]:
+    """A job run that waits out a database outage (one log line per outage, shared by every job of the process)
+    and that shutdown can wait for."""
+
+    async def guarded() -> None:
+        if not outage.should_try():
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        running.add(task)  # type: ignore[arg-type]
+        try:
+            await run()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            outage.failed(name, exc)
+            return
+        finally:
+            running.discard(task)  # type: ignore[arg-type]
+        outage.succeeded()
+
+    return guarded
+
+
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: start every registered job, stop them on shutdown."""
+    """cleanup_ctx: start every registered job; on shutdown stop scheduling and let running rounds finish."""
     scheduler = AsyncIOScheduler()
+    outage = app[OUTAGE]
+    running: set[asyncio.Task[None]] = set()
     for job in app[JOBS]:
         scheduler.add_job(
-            job.run,
+            _guarded(job.name, job.run, outage, running),
             "interval",
             seconds=job.seconds,
             id=job.name,
@@ -43,3 +75,8 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("scheduler started with jobs: %s", ", ".join(j.name for j in app[JOBS]))
     yield
     scheduler.shutdown(wait=False)
+    if running:  # a safe point: the end of the current round, whose writes are each one transaction
+        log.info("waiting for %d running job(s) to finish their round", len(running))
+        _done, pending = await asyncio.wait(set(running), timeout=STOP_WAIT_SECONDS)
+        for task in pending:
+            task.cancel()  # a transaction cancelled mid-way rolls back; the next process redoes the round

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 from aiohttp import web
 
+from coinvoice.appkeys import OUTAGE
+from coinvoice.db.outage import is_outage
 from coinvoice.domain.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
+#: Paths answered without the database: their success says nothing about an outage being over.
+NO_DATABASE = frozenset({"/healthz", "/metrics"})
 STATUS_OF = {Invalid: 400, NotFound: 404, Conflict: 409, Unavailable: 503}
 
 
@@ -35,7 +38,7 @@ async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except DomainError as exc:
         status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
         return error_response(status, exc.code, exc.message, exc.field)
@@ -43,9 +46,18 @@ async def error_middleware(
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
         return error_response(exc.status, _http_code(exc), exc.reason)
-    except (asyncpg.PostgresConnectionError, OSError, TimeoutError) as exc:
-        log.error("database unavailable during %s %s: %s", request.method, request.path, exc)
-        return error_response(503, "database_unavailable", "the database is not reachable; try again")
-    except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "internal error")
+    except Exception as exc:
+        if not is_outage(exc):
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            return error_response(500, "internal_error", "internal error")
+        if (outage := request.app.get(OUTAGE)) is not None:
+            outage.failed(f"{request.method} {request.path}", exc)  # one log line per outage, not per request
+        else:
+            log.error("database unavailable during %s %s: %s", request.method, request.path, exc)
+        response = error_response(503, "database_unavailable", "the database is not reachable; try again")
+        response.headers["Retry-After"] = "1"
+        return response
+    outage = request.app.get(OUTAGE)
+    if outage is not None and outage.down and response.status < 500 and request.path not in NO_DATABASE:
+        outage.succeeded()
+    return response
