@@ -130,3 +130,4 @@ class ProcessApi(Api):
     def __init__(self, base: str, session: aiohttp.ClientSession) -> None:
         self.base = base.rstrip("/")
         self.session = session
+        self.check_answers = True  # as Api: every JSON success answer must match /api/openapi.json

@@ -1,5 +1,6 @@
 """A TCP proxy on 127.0.0.1 that a test can cut and restore: a database outage without stopping the machine's
-PostgreSQL (other tests share it). cut() closes the listening port (new connections are refused, as with a
+PostgreSQL (other tests share it). The target is a TCP host and port, or the Unix socket of a URL whose `host=`
+names a socket folder (the embedded pgserver's). cut() closes the listening port (new connections are refused, as with a
 stopped server) and resets every open connection; restore() listens on the same port again."""
 
 from __future__ import annotations
@@ -7,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from urllib.parse import urlsplit, urlunsplit
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, socket_path: Path | None = None) -> None:
         self.target = (target_host, target_port)
+        self.socket_path = socket_path  # set: the target is this Unix socket instead
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -22,14 +25,19 @@ class TcpProxy:
     @classmethod
     def for_url(cls, url: str) -> TcpProxy:
         parts = urlsplit(url)
-        return cls(parts.hostname or "127.0.0.1", parts.port or 5432)
+        port = parts.port or 5432
+        socket_dir = dict(parse_qsl(parts.query)).get("host")
+        if socket_dir and socket_dir.startswith("/"):
+            return cls("127.0.0.1", port, Path(socket_dir) / f".s.PGSQL.{port}")
+        return cls(parts.hostname or "127.0.0.1", port)
 
     def url_through(self, url: str) -> str:
         """``url`` with its host and port replaced by the proxy's."""
         parts = urlsplit(url)
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@127.0.0.1:{self.port}" if userinfo else f"127.0.0.1:{self.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
 
     @property
     def up(self) -> bool:
@@ -52,7 +60,10 @@ class TcpProxy:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            if self.socket_path is not None:
+                up_reader, up_writer = await asyncio.open_unix_connection(self.socket_path)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
             return
