@@ -106,6 +106,8 @@ class Settings:
     expiry_minutes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPIRY_MINUTES))
     confirmations: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONFIRMATIONS))
     late_payment_hours: float = 24.0
+    #: how long an any-amount invoice stays open for deposits once filled (unless the merchant closes it first)
+    unlimited_open_hours: float = 720.0
     #: blocks below the tip a chain watcher starts from when it has no cursor yet
     chain_lookback_blocks: int = 6
     webhook_allow_private: bool = False
@@ -475,6 +477,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         expiry_minutes={**DEFAULT_EXPIRY_MINUTES, **_int_table(env, "COINVOICE_EXPIRY_MINUTES")},
         confirmations={**DEFAULT_CONFIRMATIONS, **_int_table(env, "COINVOICE_CONFIRMATIONS")},
         late_payment_hours=_hours(env, "COINVOICE_LATE_PAYMENT_HOURS", "24"),
+        unlimited_open_hours=_hours(env, "COINVOICE_UNLIMITED_OPEN_HOURS", "720"),
         chain_lookback_blocks=_lookback(env),
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         webhook_timeout_seconds=_seconds(env, "COINVOICE_WEBHOOK_TIMEOUT_SECONDS", 10.0),

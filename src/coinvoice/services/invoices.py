@@ -18,6 +18,7 @@ from coinvoice.addresses.shared import new_comment, new_reference
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
+from coinvoice.db import unlimited as db_unlimited
 from coinvoice.db.companies import CompanyProfile
 from coinvoice.db.connection import Conn, ConnOrPool
 from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
@@ -32,6 +33,7 @@ from coinvoice.rates.service import RateService
 from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
 from coinvoice.services.rates import rate_sources_json
+from coinvoice.services.unlimited import check_asset as check_unlimited_asset
 from coinvoice.services.views import invoice_view, public_view
 
 log = logging.getLogger(__name__)
@@ -225,6 +227,8 @@ async def fill(
         allowed = await db_companies.allowed_assets(conn, inv["company_id"])
         if not allowed.get(asset.asset):
             raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
+        if inv["kind"] == "unlimited":
+            return await _fill_unlimited(conn, settings, inv, email, code)
         # synchronous on purpose: a quote comes from the cached rates, nothing here can wait on a provider
         pricing = rates.pricing(inv["invoice_currency"], code, payer_pays_fee=not inv["merchant_pays_fee"])
         quote = make_quote(
@@ -265,6 +269,20 @@ async def fill(
         await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
         await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
         return await get_view(conn, settings, invoice_id)
+
+
+async def _fill_unlimited(conn: Conn, settings: Settings, inv: asyncpg.Record, email: str, code: str) -> dict[str, Any]:
+    """An any-amount invoice: no quote, a derived address of its own, and a deposit window (pending) of
+    COINVOICE_UNLIMITED_OPEN_HOURS unless the merchant closes it first."""
+    check_unlimited_asset(code)
+    asset = PAYMENT_ASSETS[code]
+    now = datetime.now(UTC)
+    await _allocate_address(conn, settings, inv["company_id"], inv["id"], asset.chain)
+    await db_unlimited.set_payment_currency(conn, inv["id"], code)
+    expires = now + timedelta(hours=settings.unlimited_open_hours)
+    await db.mark_filled(conn, inv["id"], email=email, payment_currency=code, filled_at=now, expires_at=expires)
+    await emit(conn, settings, inv["id"], Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
+    return await get_view(conn, settings, inv["id"])
 
 
 async def expire_due_invoices(pool: asyncpg.Pool, settings: Settings, now: datetime | None = None) -> int:

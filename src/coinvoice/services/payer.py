@@ -11,7 +11,7 @@ import asyncpg
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
-from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
+from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS, PaymentAsset
 from coinvoice.domain.errors import NotFound
 from coinvoice.services.views import invoice_view, public_view, wire_time
 
@@ -38,6 +38,8 @@ async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid
     if row["status"] == "created" and not row["preset_currency"]:
         chains = await db_companies.wallet_chains(pool, row["company_id"])
         choices = payable_assets(row["assets"], chains)
+        if row["kind"] == "unlimited":  # any amount needs an address of its own
+            choices = tuple(c for c in choices if CHAINS[c.chain].derives_addresses)
     return PayerInvoice(
         public_view(invoice_view(row, settings)),
         choices,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from coinvoice.domain.assets import INVOICE_CURRENCIES
+from coinvoice.domain.assets import INVOICE_CURRENCIES, PAYMENT_ASSETS
 from coinvoice.domain.billing import MAX_DAYS_UNTIL_DUE, MAX_LINES, MAX_NOTES
-from coinvoice.web.api.schemas import Price, _item_name, _lower_choice
+from coinvoice.web.api.schemas import HttpUrl, Price, _item_name, _lower_choice
 
 Name = Annotated[StrictStr, BeforeValidator(_item_name)]
 Currency = Annotated[str, BeforeValidator(_lower_choice(INVOICE_CURRENCIES, "unknown_currency", "invoiceCurrency"))]
@@ -109,3 +109,17 @@ class BillingInvoicePatch(Strict):
     metadata: Metadata | None = None
     notes: Notes | None = None
     isMerchantPaysFee: StrictBool | None = None
+
+
+class UnlimitedInvoiceIn(Strict):
+    """An any-amount invoice: the asset the payer sends (or none: the payer picks), no price."""
+
+    paymentCurrency: Annotated[
+        str | None,
+        BeforeValidator(_lower_choice(tuple(PAYMENT_ASSETS), "unknown_payment_currency", "paymentCurrency")),
+        WithJsonSchema({"anyOf": [{"type": "string", "enum": list(PAYMENT_ASSETS)}, {"type": "null"}]}),
+    ] = None
+    description: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    reference: Annotated[StrictStr, Field(max_length=200)] | None = None
+    metadata: Metadata = {}
+    redirectURL: HttpUrl = None

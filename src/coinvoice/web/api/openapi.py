@@ -22,6 +22,7 @@ from coinvoice.web.api.billing_schemas import (
     PricePatch,
     ProductIn,
     ProductPatch,
+    UnlimitedInvoiceIn,
 )
 from coinvoice.web.api.schemas import AssetsIn, CreateRegularIn, ErrorOut, ProceedIn, WalletIn
 
@@ -284,6 +285,23 @@ OPERATIONS = [
         "post",
         "/api/invoices/v1/billing/{invoice_id}/send",
         "Email the invoice to its customer",
+        errors=(404, 409),
+        tag="billing",
+    ),
+    Op(
+        "post",
+        "/api/invoices/v1/unlimited",
+        "Create an any-amount invoice (no price; every deposit credited)",
+        UnlimitedInvoiceIn,
+        ok=201,
+        errors=(400, 413),
+        tag="billing",
+    ),
+    Op("get", "/api/invoices/v1/unlimited/{invoice_id}", "Read an any-amount invoice", errors=(404,), tag="billing"),
+    Op(
+        "post",
+        "/api/invoices/v1/unlimited/{invoice_id}/close",
+        "Close an any-amount invoice's deposit window now",
         errors=(404, 409),
         tag="billing",
     ),
