@@ -79,7 +79,9 @@ class ChainSettings:
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
     """Where invoices and receipts are emailed from: COINVOICE_SMTP_URL (smtp://user:pass@host:port, or smtps://
-    for TLS from the start), COINVOICE_SMTP_SECURITY (starttls | tls | none), COINVOICE_SMTP_FROM."""
+    for TLS from the start), COINVOICE_SMTP_SECURITY (starttls | tls | none), COINVOICE_SMTP_FROM, and
+    COINVOICE_SMTP_CA_FILE (PEM certificates to trust besides the system's, e.g. a private CA or a self-signed
+    server certificate; the server's certificate and host name are always verified)."""
 
     host: str
     port: int
@@ -90,6 +92,7 @@ class SmtpSettings:
     timeout_seconds: float = 30.0
     retry_base_seconds: float = 30.0
     max_attempts: int = 10
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,4 +528,12 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
         security=security,
         sender=(env.get("COINVOICE_SMTP_FROM") or f"coinvoice@{parts.hostname}").strip(),
         retry_base_seconds=_seconds(env, "COINVOICE_SMTP_RETRY_BASE_SECONDS", 30.0),
+        ca_file=_smtp_ca_file(env),
     )
+
+
+def _smtp_ca_file(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("COINVOICE_SMTP_CA_FILE") or "").strip()
+    if raw and not Path(raw).is_file():
+        raise ConfigError(f"COINVOICE_SMTP_CA_FILE: no such file {raw!r}")
+    return raw or None
