@@ -18,7 +18,7 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
        i.created_at, i.filled_at, i.expires_at, i.updated_at,
        i.kind, i.customer_id, i.customer, i.lines, i.reference AS billing_reference, i.due_at, i.days_until_due, i.metadata, i.notes,
        i.finalized_at, i.closed_at, i.deleted_at, i.description, i.external_reference,
-       c.name AS company_name, c.logo_url, c.support_url, c.support_email,
+       c.name AS company_name, c.logo_url, c.support_url, c.support_email, c.brand_color,
        (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}')
           FROM company_assets a WHERE a.company_id = i.company_id) AS assets,
        q.asset AS quote_asset, q.decimals, q.rate, q.fee_units::text AS fee_units,

@@ -22,14 +22,14 @@ from coinvoice.db import unlimited as db_unlimited
 from coinvoice.db.companies import CompanyProfile
 from coinvoice.db.connection import Conn, ConnOrPool
 from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
-from coinvoice.domain.errors import Conflict, Invalid, NotFound
-from coinvoice.domain.fees import make_quote
+from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
+from coinvoice.domain.fees import Quote, make_quote
 from coinvoice.domain.invoice import CLOSED, Item, Status, price_items
-from coinvoice.domain.money import fmt
+from coinvoice.domain.money import fmt, from_base_units
 from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.domain.text import email_problem
-from coinvoice.rates.service import RateService
+from coinvoice.rates.service import Pricing, RateService
 from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
 from coinvoice.services.rates import rate_sources_json
@@ -186,6 +186,49 @@ async def _allocate_on_shared_address(
     raise Conflict("address_exhausted", "could not find an unused comment for this address", "paymentCurrency")
 
 
+def price_in(
+    rates: RateService, settings: Settings, currency: str, total: Decimal, merchant_pays_fee: bool, code: str
+) -> tuple[Pricing, Quote]:
+    """What ``total`` in ``currency`` costs in payment asset ``code`` now, from the cached rates (never waits)."""
+    pricing = rates.pricing(currency, code, payer_pays_fee=not merchant_pays_fee)
+    quote = make_quote(
+        total,
+        pricing.rate.value,
+        settings.fee_for(code),
+        PAYMENT_ASSETS[code].decimals,
+        merchant_pays_fee,
+        network_fee=pricing.network_fee,
+        network_fee_max_percent=settings.network_fee_max_percent,
+    )
+    return pricing, quote
+
+
+async def picker_amounts(
+    pool: asyncpg.Pool, settings: Settings, rates: RateService, view: dict[str, Any], codes: list[str]
+) -> dict[str, Decimal]:
+    """What the payer would send in each of ``codes`` if they filled the invoice now (the asset picker shows it;
+    the fill freezes its own quote). An asset without a fresh rate is left out; a priceless invoice has none."""
+    content = view.get("invoiceContent")
+    if not content or not codes:
+        return {}
+    await rates.ready(pool)
+    amounts = {}
+    for code in codes:
+        try:
+            _, quote = price_in(
+                rates,
+                settings,
+                content["invoiceCurrency"],
+                Decimal(content["total"]),
+                content["isMerchantPaysFee"],
+                code,
+            )
+        except Unavailable:
+            continue
+        amounts[code] = from_base_units(quote.due_units, PAYMENT_ASSETS[code].decimals)
+    return amounts
+
+
 async def fill(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -230,15 +273,8 @@ async def fill(
         if inv["kind"] == "unlimited":
             return await _fill_unlimited(conn, settings, inv, email, code)
         # synchronous on purpose: a quote comes from the cached rates, nothing here can wait on a provider
-        pricing = rates.pricing(inv["invoice_currency"], code, payer_pays_fee=not inv["merchant_pays_fee"])
-        quote = make_quote(
-            Decimal(inv["total"]),
-            pricing.rate.value,
-            settings.fee_for(code),
-            asset.decimals,
-            inv["merchant_pays_fee"],
-            network_fee=pricing.network_fee,
-            network_fee_max_percent=settings.network_fee_max_percent,
+        pricing, quote = price_in(
+            rates, settings, inv["invoice_currency"], Decimal(inv["total"]), inv["merchant_pays_fee"], code
         )
         now = datetime.now(UTC)
         if CHAINS[asset.chain].derives_addresses:

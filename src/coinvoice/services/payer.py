@@ -23,6 +23,7 @@ class PayerInvoice:
     support_url: str | None = None  # the merchant's support contact, shown when something went wrong
     support_email: str | None = None
     updated_at: str | None = None  # when the status last changed (the receipt's time once done)
+    brand_color: str | None = None  # the merchant's accent (#rrggbb), served as a stylesheet
 
 
 def payable_assets(allowed: dict[str, bool], wallet_chains: set[str]) -> tuple[PaymentAsset, ...]:
@@ -46,4 +47,5 @@ async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid
         row["support_url"],
         row["support_email"],
         wire_time(row["updated_at"]),
+        row["brand_color"],
     )

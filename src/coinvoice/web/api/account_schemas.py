@@ -68,6 +68,8 @@ class SettingsIn(BaseModel):
     redirectURL: HttpUrl = None
     supportUrl: HttpUrl = None  # shown to payers when something needs a person (expired, incomplete)
     supportEmail: Annotated[StrictStr | None, Field(max_length=254)] = None
+    #: the payer page's accent (#rrggbb); the page keeps it readable (4.5:1) in light and dark mode
+    brandColor: Annotated[StrictStr | None, Field(max_length=7)] = None
 
 
 class LimitIn(BaseModel):

@@ -120,6 +120,9 @@ class PayPage:
     support: Support = field(default_factory=Support)
     paid_at: str | None = None
     unlimited: bool = False  # an any-amount invoice: no price, the payer sends what they like
+    amounts: dict[str, str] = field(default_factory=dict)  # payment asset code -> what it would cost now
+    brand_color: str | None = None  # the merchant's accent (#rrggbb): the page loads pay.css with it appended
+
     description: str | None = None
 
     @property
@@ -296,7 +299,12 @@ def _open_address(view: dict[str, Any], settings: Settings, now: datetime) -> Pa
 
 
 def _build_unlimited(
-    view: dict[str, Any], choices: tuple[PaymentAsset, ...], settings: Settings, now: datetime, support: Support
+    view: dict[str, Any],
+    choices: tuple[PaymentAsset, ...],
+    settings: Settings,
+    now: datetime,
+    support: Support,
+    brand_color: str | None,
 ) -> PayPage:
     preset_code = view.get("paymentCurrency") if view["status"] == "created" else None
     payment = _open_address(view, settings, now)
@@ -317,6 +325,7 @@ def _build_unlimited(
         support=support,
         unlimited=True,
         description=view.get("description"),
+        brand_color=brand_color,
     )
 
 
@@ -327,9 +336,11 @@ def build_page(
     now: datetime | None = None,
     support: Support | None = None,
     updated_at: str | None = None,
+    amounts: dict[str, str] | None = None,
+    brand_color: str | None = None,
 ) -> PayPage:
     if view.get("kind") == "unlimited":
-        return _build_unlimited(view, choices, settings, now or datetime.now(UTC), support or Support())
+        return _build_unlimited(view, choices, settings, now or datetime.now(UTC), support or Support(), brand_color)
     content = view["invoiceContent"]
     preset_code = content.get("paymentCurrency") if view["status"] == "created" else None
     payment = _payment(view, settings, now or datetime.now(UTC))
@@ -348,4 +359,6 @@ def build_page(
         version=state_version(view, payment is None or payment.open),
         support=support or Support(),
         paid_at=updated_at if view["status"] == "done" else None,
+        amounts=amounts or {},
+        brand_color=brand_color,
     )
