@@ -480,11 +480,12 @@ UNLIMITED_CASES = [
         now=AFTER,
     ),
     Case(
-        "unlimited: a merchant resolution plays no part",
-        InvoiceFacts(Status.PENDING, EXPIRES, None, "rejected"),
-        [dep()],
-        Status.PENDING,
+        "unlimited: a late payment the merchant accepted stays done when the deposits are re-read",
+        InvoiceFacts(Status.DONE, EXPIRES, None, "accepted"),
+        [dep(at=EXPIRES + timedelta(minutes=1))],
+        Status.DONE,
         [],
+        now=AFTER,
     ),
 ]
 

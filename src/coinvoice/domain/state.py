@@ -86,10 +86,15 @@ def derive_unlimited_status(inv: InvoiceFacts, deposits: list[DepositFacts], now
     While the window runs (now before ``expires_at``) it stays ``pending`` whatever it receives: every deposit is
     credited and reported on its own. When the window closes (its time passed, or the merchant closed it) it is
     ``done`` once every deposit seen before the close is confirmed, ``processing`` while one is not, and
-    ``expired`` when nothing arrived (or all of it was reorganised away). A merchant's decision does not apply.
+    ``expired`` when nothing arrived (or all of it was reorganised away). A merchant's decision on an expired one
+    (accepting a late payment) stands, as for any invoice.
     """
     if inv.status in TERMINAL or inv.status is Status.CREATED:
         return inv.status
+    if inv.resolution == "accepted":
+        return Status.DONE
+    if inv.resolution == "rejected":
+        return Status.REFUNDED
     assert inv.expires_at is not None, "a filled invoice has an expiry"
     if now < inv.expires_at:
         return Status.PENDING
