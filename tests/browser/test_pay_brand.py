@@ -9,6 +9,7 @@ from playwright.async_api import expect
 
 from tests.browser.contrast import low_contrast
 from tests.browser.tab import decode_qr, first_load, opened
+from tests.browser.test_pay_axe import RUN_AXE
 from tests.pay.gateway import Gateway
 
 
@@ -46,15 +47,17 @@ async def test_a_brand_colour_is_worn_and_every_text_stays_readable(browser, gat
 
 
 async def test_an_any_amount_invoice_page_shows_an_address_and_a_qr_without_amount(
-    browser, gateway, zbarimg, artifacts
+    browser, gateway, zbarimg, artifacts, axe_source
 ):
-    status, inv = await gateway.api.call(
-        "POST",
-        "/api/invoices/v1/unlimited",
-        token=gateway.company["publicToken"],
-        json_body={"paymentCurrency": "ltc", "description": "Donations"},
-    )
-    assert status == 201, inv
+    async def unlimited(**body) -> dict:
+        status, inv = await gateway.api.call(
+            "POST", "/api/invoices/v1/unlimited", token=gateway.company["publicToken"], json_body=body
+        )
+        assert status == 201, inv
+        return inv
+
+    created = await unlimited(description="Donations")
+    inv = await unlimited(paymentCurrency="ltc", description="Donations")
     view = await gateway.fill(inv["id"], None)
     address = view["address"]["address"]
     async with opened(browser, width=390, height=844) as tab:
@@ -65,5 +68,13 @@ async def test_an_any_amount_invoice_page_shows_an_address_and_a_qr_without_amou
         assert await decode_qr(page, zbarimg, artifacts / "unlimited-qr.png") == f"litecoin:{address}"
         await expect(page.locator("#received-total")).to_have_text("0")
         assert await page.locator("#amount").count() == 0
-        assert await low_contrast(page) == []
-        assert tab.csp_violations == []
+    for scheme in ("light", "dark"):
+        async with opened(browser, width=390, height=844, color_scheme=scheme) as tab:
+            page = tab.page
+            await page.add_init_script(path=str(axe_source))
+            for invoice_id in (created["id"], inv["id"]):
+                await tab.open(gateway, invoice_id)
+                await expect(page.locator("#state h2").first).to_be_visible()
+                assert await low_contrast(page) == [], scheme
+                assert await page.evaluate(RUN_AXE) == [], scheme
+            assert tab.csp_violations == []
