@@ -96,7 +96,6 @@ def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) ->
     """Everything a merchant or payer may see of an invoice."""
     if row.get("kind") == "unlimited":
         return unlimited_view(row, settings)
-    allowed = row["assets"]
     content = {
         "invoiceCurrency": row["invoice_currency"],
         "items": row["items"],
@@ -109,11 +108,7 @@ def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) ->
         "id": str(row["id"]),
         "status": row["status"],
         "createdAt": wire_time(row["created_at"]),
-        "company": {
-            "name": row["company_name"],
-            "logoUrl": row["logo_url"],
-            "assets": [{"asset": a, "isAllowed": bool(allowed.get(a, False))} for a in COMPANY_ASSETS],
-        },
+        "company": _company(row),
         "invoiceContent": content,
         "redirectURL": row["redirect_url"],
     }
