@@ -24,6 +24,7 @@ from coinvoice.web.api import invoices as invoices_api
 from coinvoice.web.api import merchant_invoices as merchant_invoices_api
 from coinvoice.web.api import openapi as openapi_api
 from coinvoice.web.api import rates as rates_api
+from coinvoice.web.api import unlimited as unlimited_api
 from coinvoice.web.api.auth import company_writes_middleware
 from coinvoice.web.api.errors import error_middleware
 from coinvoice.web.dashboard.setup import setup_dashboard
@@ -103,6 +104,7 @@ def create_app(
         app.add_routes(rates_api.routes)
         app.add_routes(billing_catalog_api.routes)
         app.add_routes(billing_invoices_api.routes)
+        app.add_routes(unlimited_api.routes)
         app.add_routes(export_api.routes)
         app.add_routes(openapi_api.routes)
         setup_dashboard(app)

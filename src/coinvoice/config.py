@@ -79,7 +79,9 @@ class ChainSettings:
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
     """Where invoices and receipts are emailed from: COINVOICE_SMTP_URL (smtp://user:pass@host:port, or smtps://
-    for TLS from the start), COINVOICE_SMTP_SECURITY (starttls | tls | none), COINVOICE_SMTP_FROM."""
+    for TLS from the start), COINVOICE_SMTP_SECURITY (starttls | tls | none), COINVOICE_SMTP_FROM, and
+    COINVOICE_SMTP_CA_FILE (PEM certificates to trust besides the system's, e.g. a private CA or a self-signed
+    server certificate; the server's certificate and host name are always verified)."""
 
     host: str
     port: int
@@ -90,6 +92,7 @@ class SmtpSettings:
     timeout_seconds: float = 30.0
     retry_base_seconds: float = 30.0
     max_attempts: int = 10
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,8 @@ class Settings:
     expiry_minutes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPIRY_MINUTES))
     confirmations: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONFIRMATIONS))
     late_payment_hours: float = 24.0
+    #: how long an any-amount invoice stays open for deposits once filled (unless the merchant closes it first)
+    unlimited_open_hours: float = 720.0
     #: blocks below the tip a chain watcher starts from when it has no cursor yet
     chain_lookback_blocks: int = 6
     webhook_allow_private: bool = False
@@ -475,6 +480,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         expiry_minutes={**DEFAULT_EXPIRY_MINUTES, **_int_table(env, "COINVOICE_EXPIRY_MINUTES")},
         confirmations={**DEFAULT_CONFIRMATIONS, **_int_table(env, "COINVOICE_CONFIRMATIONS")},
         late_payment_hours=_hours(env, "COINVOICE_LATE_PAYMENT_HOURS", "24"),
+        unlimited_open_hours=_hours(env, "COINVOICE_UNLIMITED_OPEN_HOURS", "720"),
         chain_lookback_blocks=_lookback(env),
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         webhook_timeout_seconds=_seconds(env, "COINVOICE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
@@ -522,4 +528,12 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
         security=security,
         sender=(env.get("COINVOICE_SMTP_FROM") or f"coinvoice@{parts.hostname}").strip(),
         retry_base_seconds=_seconds(env, "COINVOICE_SMTP_RETRY_BASE_SECONDS", 30.0),
+        ca_file=_smtp_ca_file(env),
     )
+
+
+def _smtp_ca_file(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("COINVOICE_SMTP_CA_FILE") or "").strip()
+    if raw and not Path(raw).is_file():
+        raise ConfigError(f"COINVOICE_SMTP_CA_FILE: no such file {raw!r}")
+    return raw or None

@@ -21,9 +21,11 @@ from coinvoice.app import create_app
 from coinvoice.config import SmtpSettings
 from coinvoice.mail.sender import send_due_emails
 from coinvoice.web.ops import JsonFormatter
+from coinvoice.webhooks.signing import verify_signature
 from tests.billing.helpers import BILLING, catalog, make
 from tests.chains.watch_support import accept_litecoin, address_of, due, make_watcher
 from tests.conftest import Api
+from tests.webhooks.helpers import check_signed
 
 
 class Inbox:
@@ -92,11 +94,15 @@ async def _open_invoice(api: Api, token: str) -> dict:
 
 
 async def test_full_lifecycle_with_invoice_email_payment_and_receipt(
-    mail_api, company, pool, inbox, smtp, ltc_settings, session, litecoind
+    mail_api, company, pool, inbox, smtp, ltc_settings, session, litecoind, receiver, start_worker
 ):
     handler, _ = inbox
     await accept_litecoin(mail_api, company, pool)
     token = company["publicToken"]
+    status, body = await mail_api.call(
+        "PUT", "/api/company/settings/webhook-url", token=token, json_body={"webHookUrl": receiver.url}
+    )
+    assert status == 200, body
     inv = await _open_invoice(mail_api, token)
     status, sent = await mail_api.call("POST", f"{BILLING}/{inv['id']}/send", token=token)
     assert status == 200, sent
@@ -137,6 +143,19 @@ async def test_full_lifecycle_with_invoice_email_payment_and_receipt(
         for r in await pool.fetch("SELECT type FROM events WHERE invoice_id = $1 ORDER BY seq", uuid.UUID(inv["id"]))
     ]
     assert types == ["invoice.draft", "invoice.finalized", "invoice.sent", "invoice.pending", "invoice.done"]
+
+    # INVOICE_PAID reaches the merchant's webhook, signed as every webhook is (checked with the project's verifier)
+    await start_worker()
+    await receiver.wait_for(lambda r: any(x.payload["eventType"] == "INVOICE_PAID" for x in r.delivered), within=15)
+    [paid] = [x for x in receiver.delivered if x.payload["eventType"] == "INVOICE_PAID"]
+    check_signed(paid, company["secretKey"])
+    assert not verify_signature(paid.body, paid.headers, ["sk_not_the_merchants_key"])
+    assert (paid.payload["type"], paid.payload["invoiceId"], paid.payload["status"]) == (
+        "invoice.done",
+        inv["id"],
+        "done",
+    )
+    assert paid.payload["invoice"]["reference"] == "INV-000001"
 
 
 async def test_a_failed_send_is_retried_later(mail_api, company, pool, inbox, smtp):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.pay.gateway import gateway, start_gateway
 
-__all__ = ["artifacts", "browser", "chromium", "gateway", "start_gateway", "zbarimg"]
+__all__ = ["artifacts", "axe_source", "browser", "chromium", "gateway", "start_gateway", "zbarimg"]
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -63,3 +63,14 @@ def zbarimg() -> str:
     if path is None:
         _missing("zbarimg")
     return path
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> Path:
+    """axe-core from npm (test only), injected by the tests, never served by the gateway."""
+    if not AXE.exists():
+        pytest.fail("node_modules/axe-core is missing: npm ci (never a skip)", pytrace=False)
+    return AXE

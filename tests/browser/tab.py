@@ -83,3 +83,23 @@ async def decode_qr(page: Any, zbarimg: str, path: Path) -> str:
     out, err = await proc.communicate()
     assert proc.returncode == 0, f"zbarimg could not decode {path}: {err.decode()}"
     return out.decode().strip()
+
+
+async def first_load(tab: Tab, gw: Gateway, invoice_id: str) -> tuple[list[str], int, int]:
+    """Open the page and measure its first load: the requests' resource types, and the bytes transferred and
+    decoded (the open status stream, which has sent only its 'retry' line, is counted as a request only)."""
+    page = tab.page
+    requests: list[Any] = []
+    page.on("request", lambda request: requests.append(request))
+    await tab.open(gw, invoice_id)
+    await page.wait_for_load_state("load")
+    await asyncio.sleep(1.5)  # the status stream opens after load
+    transferred = decoded = 0
+    for request in requests:
+        response = await request.response()
+        if response is None or request.resource_type == "eventsource":
+            continue
+        sizes = await request.sizes()
+        transferred += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+        decoded += len(await response.body())
+    return [r.resource_type for r in requests], transferred, decoded

@@ -6,28 +6,17 @@ the gateway never serves it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from playwright.async_api import expect
 
 from tests.browser.tab import opened
 from tests.browser.test_pay_dark import _states
 from tests.pay.gateway import Gateway
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 RUN_AXE = """
 axe.run(document, {resultTypes: ["violations"]}).then((r) => r.violations
   .filter((v) => v.impact === "serious" || v.impact === "critical")
   .map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" "))})))
 """
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> Path:
-    if not AXE.exists():
-        pytest.fail("node_modules/axe-core is missing: npm ci (never a skip)", pytrace=False)
-    return AXE
 
 
 async def test_axe_finds_no_serious_or_critical_violation_in_any_state(browser, gateway: Gateway, axe_source):

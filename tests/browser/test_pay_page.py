@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from decimal import Decimal
 
 from playwright.async_api import expect
 
-from tests.browser.tab import decode_qr, opened
+from tests.browser.tab import decode_qr, first_load, opened
 from tests.pay.gateway import REDIRECT_URL
 
 LIVE = 10_000  # ms a live change may take to show (streams read the database every 0.5 s in tests)
@@ -213,23 +212,9 @@ async def test_first_load_is_light(browser, gateway):
     inv = await gateway.create_invoice()
     await gateway.fill(inv["id"])
     async with opened(browser) as tab:
-        page = tab.page
-        requests = []
-        page.on("request", lambda request: requests.append(request))
-        await tab.open(gateway, inv["id"])
-        await page.wait_for_load_state("load")
-        await asyncio.sleep(1.5)  # the status stream opens after load
-        transferred = decoded = 0
-        for request in requests:
-            response = await request.response()
-            if response is None or request.resource_type == "eventsource":
-                continue  # the open status stream has sent only its 'retry' line
-            sizes = await request.sizes()
-            transferred += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-            decoded += len(await response.body())
-        kinds = [r.resource_type for r in requests]
-        print(f"first load: {len(requests)} requests {kinds}, {transferred} B transferred, {decoded} B decoded")
-        assert len(requests) <= 5, kinds
+        kinds, transferred, decoded = await first_load(tab, gateway, inv["id"])
+        print(f"first load: {len(kinds)} requests {kinds}, {transferred} B transferred, {decoded} B decoded")
+        assert len(kinds) <= 5, kinds
         assert transferred < 100_000 and decoded < 100_000
         assert "eventsource" in kinds
 

@@ -81,3 +81,20 @@ def test_solana_pay_uri_carries_the_reference_then_label_and_message_url_encoded
         A["sol"], "So1Addr", Decimal("0.086254"), reference="Ref111", label="Coffee & Co", message="Invoice 7"
     )
     assert uri == "solana:So1Addr?amount=0.086254&reference=Ref111&label=Coffee%20%26%20Co&message=Invoice%207"
+
+
+@pytest.mark.parametrize(
+    ("code", "address", "extra", "expected"),
+    [
+        ("btc", "bc1qxyz", {}, "bitcoin:bc1qxyz"),
+        ("bch", "bchreg:qpm2q", {}, "bchreg:qpm2q"),
+        ("eth", "0xAbC", {"network": "mainnet"}, "ethereum:0xAbC"),
+        ("bnb", "0xAbC", {"network": "regtest", "chain_id": 56}, "ethereum:0xAbC@56"),
+        ("usdc", "0xAbC", {"network": "mainnet", "contract": "0xC0n"}, "ethereum:0xC0n/transfer?address=0xAbC"),
+        ("trx", "TXYZ", {}, "tron:TXYZ"),
+        ("sol", "So1Addr", {"label": "Shop"}, "solana:So1Addr?label=Shop"),
+        ("ton", "EQAbc", {"tag": "k7"}, "ton://transfer/EQAbc?text=k7"),
+    ],
+)
+def test_an_any_amount_uri_names_no_amount(code, address, extra, expected):
+    assert payment_uri(A[code], address, None, **extra) == expected

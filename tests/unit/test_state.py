@@ -398,3 +398,101 @@ def test_billing_action(status: Status, action: str, paid: bool, expected: Statu
 def test_every_billing_transition_is_in_the_table():
     covered = {(s, a) for s, a, _, e in BILLING_CASES if e is not None}
     assert covered == set(BILLING_ACTIONS)
+
+
+def unlimited(status: Status) -> InvoiceFacts:
+    """An any-amount invoice: no amount due, only its open window (closing at EXPIRES)."""
+    return InvoiceFacts(status, None if status is Status.CREATED else EXPIRES, None)
+
+
+UNLIMITED_CASES = [
+    Case("unlimited: created stays created", unlimited(Status.CREATED), [dep()], Status.CREATED, []),
+    Case("unlimited: open with nothing stays pending", unlimited(Status.PENDING), [], Status.PENDING, []),
+    Case(
+        "unlimited: an unconfirmed deposit while open keeps it pending",
+        unlimited(Status.PENDING),
+        [dep(conf=0)],
+        Status.PENDING,
+        [],
+    ),
+    Case(
+        "unlimited: any amount, many times, while open keeps it pending",
+        unlimited(Status.PENDING),
+        [dep(amount=1), dep(amount=DUE * 50), dep(amount=7, conf=0)],
+        Status.PENDING,
+        [],
+    ),
+    Case(
+        "unlimited: the window closes with nothing received -> expired",
+        unlimited(Status.PENDING),
+        [],
+        Status.EXPIRED,
+        ["invoice.expired"],
+        now=AFTER,
+    ),
+    Case(
+        "unlimited: the window closes with confirmed deposits -> done",
+        unlimited(Status.PENDING),
+        [dep(amount=1), dep(amount=5)],
+        Status.DONE,
+        ["invoice.done"],
+        now=AFTER,
+    ),
+    Case(
+        "unlimited: the window closes with an unconfirmed deposit -> processing",
+        unlimited(Status.PENDING),
+        [dep(amount=1), dep(amount=5, conf=0)],
+        Status.PROCESSING,
+        ["invoice.processing"],
+        now=AFTER,
+    ),
+    Case(
+        "unlimited: processing -> done when the last deposit confirms",
+        unlimited(Status.PROCESSING),
+        [dep(amount=1, conf=4), dep(amount=5, conf=3)],
+        Status.DONE,
+        ["invoice.done"],
+        now=AFTER,
+        policy=Policy(confirmations=3),
+    ),
+    Case(
+        "unlimited: a deposit after the close does not keep it open",
+        unlimited(Status.PENDING),
+        [dep(at=EXPIRES + timedelta(minutes=1))],
+        Status.EXPIRED,
+        ["invoice.expired"],
+        now=AFTER,
+    ),
+    Case(
+        "unlimited: done, its only deposit orphaned -> expired, reported as a reversal",
+        unlimited(Status.DONE),
+        [dep(orphaned=True)],
+        Status.EXPIRED,
+        ["invoice.reversed", "invoice.expired"],
+        now=AFTER,
+    ),
+    Case(
+        "unlimited: processing, the unconfirmed deposit orphaned, a confirmed one left -> done",
+        unlimited(Status.PROCESSING),
+        [dep(amount=2), dep(conf=0, orphaned=True)],
+        Status.DONE,
+        ["invoice.done"],
+        now=AFTER,
+    ),
+    Case(
+        "unlimited: a late payment the merchant accepted stays done when the deposits are re-read",
+        InvoiceFacts(Status.DONE, EXPIRES, None, "accepted"),
+        [dep(at=EXPIRES + timedelta(minutes=1))],
+        Status.DONE,
+        [],
+        now=AFTER,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", UNLIMITED_CASES, ids=[c.name for c in UNLIMITED_CASES])
+def test_advance_unlimited(case: Case):
+    status, events = advance(case.invoice, case.deposits, case.now, case.policy, kind="unlimited")
+    assert status is case.expected
+    assert [e.type for e in events] == case.events
+    assert all(e.status is case.expected for e in events if e.type != "invoice.reversed")

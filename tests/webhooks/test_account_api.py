@@ -33,6 +33,8 @@ async def test_company_settings_read_and_patch_only_the_fields_sent(api, company
             "webHookUrl": None,
             "supportUrl": None,
             "supportEmail": None,
+            "brandColor": None,
+            "brandPalette": None,
         },
     )
     status, body = await api.call("PATCH", SETTINGS_PATH, token=token, json_body={"name": "Tea", "logoUrl": None})

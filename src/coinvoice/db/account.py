@@ -33,12 +33,14 @@ SETTING_COLUMNS = {
     "webHookUrl": "webhook_url",
     "supportUrl": "support_url",
     "supportEmail": "support_email",
+    "brandColor": "brand_color",
 }
 
 
 async def company_settings(conn: ConnOrPool, company_id: uuid.UUID) -> asyncpg.Record:
     row = await conn.fetchrow(
-        "SELECT name, logo_url, redirect_url, webhook_url, support_url, support_email FROM companies WHERE id = $1",
+        "SELECT name, logo_url, redirect_url, webhook_url, support_url, support_email, brand_color"
+        " FROM companies WHERE id = $1",
         company_id,
     )
     assert row is not None, "called with an authenticated company's id"

@@ -387,7 +387,7 @@ def _invoices(rows: list[asyncpg.Record]) -> list[uuid.UUID]:
 async def lock_invoice_facts(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     """The invoice's status inputs, its row locked until the transaction ends."""
     return await conn.fetchrow(
-        "SELECT i.id, i.company_id, i.status, i.expires_at, i.resolution, i.payment_currency,"
+        "SELECT i.id, i.company_id, i.kind, i.status, i.expires_at, i.resolution, i.payment_currency,"
         "       q.due_units, q.decimals"
         "  FROM invoices i LEFT JOIN quotes q ON q.invoice_id = i.id"
         " WHERE i.id = $1 FOR UPDATE OF i",

@@ -17,8 +17,8 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
        i.preset_currency, i.payment_currency, i.redirect_url, i.client_email, i.resolution,
        i.created_at, i.filled_at, i.expires_at, i.updated_at,
        i.kind, i.customer_id, i.customer, i.lines, i.reference AS billing_reference, i.due_at, i.days_until_due, i.metadata, i.notes,
-       i.finalized_at, i.closed_at, i.deleted_at,
-       c.name AS company_name, c.logo_url, c.support_url, c.support_email,
+       i.finalized_at, i.closed_at, i.deleted_at, i.description, i.external_reference,
+       c.name AS company_name, c.logo_url, c.support_url, c.support_email, c.brand_color,
        (SELECT coalesce(json_object_agg(a.asset, a.is_allowed), '{}')
           FROM company_assets a WHERE a.company_id = i.company_id) AS assets,
        q.asset AS quote_asset, q.decimals, q.rate, q.fee_units::text AS fee_units,
@@ -86,7 +86,7 @@ async def find_by_idempotency_key(conn: Conn, company_id: uuid.UUID, key: str) -
 
 async def lock_invoice(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, company_id, status, invoice_currency, total, merchant_pays_fee, preset_currency,"
+        "SELECT id, company_id, kind, status, invoice_currency, total, merchant_pays_fee, preset_currency,"
         " payment_currency, expires_at, resolution FROM invoices WHERE id = $1 FOR UPDATE",
         invoice_id,
     )
@@ -184,7 +184,7 @@ async def expire_due(conn: Conn, now: datetime, limit: int) -> list[uuid.UUID]:
     """Expire up to ``limit`` pending invoices past their expiry with no live deposit; returns their ids."""
     rows = await conn.fetch(
         "WITH due AS ("
-        "  SELECT id FROM invoices i WHERE i.status = 'pending' AND i.expires_at <= $1 AND i.kind <> 'billing'"
+        "  SELECT id FROM invoices i WHERE i.status = 'pending' AND i.expires_at <= $1 AND i.kind NOT IN ('billing', 'unlimited')"
         "   AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.invoice_id = i.id AND d.credited AND d.state <> 'orphaned' AND NOT d.late)"
         "   ORDER BY i.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
         " UPDATE invoices SET status = 'expired', updated_at = $1 FROM due WHERE invoices.id = due.id"

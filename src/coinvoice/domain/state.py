@@ -80,11 +80,41 @@ def derive_status(inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime
     return Status.DONE if within_limit(paid, inv.due_units, policy) else Status.WRONG
 
 
+def derive_unlimited_status(inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime, policy: Policy) -> Status:
+    """The status of an any-amount invoice now: there is no amount due, only an open window.
+
+    While the window runs (now before ``expires_at``) it stays ``pending`` whatever it receives: every deposit is
+    credited and reported on its own. When the window closes (its time passed, or the merchant closed it) it is
+    ``done`` once every deposit seen before the close is confirmed, ``processing`` while one is not, and
+    ``expired`` when nothing arrived (or all of it was reorganised away). A merchant's decision on an expired one
+    (accepting a late payment) stands, as for any invoice.
+    """
+    if inv.status in TERMINAL or inv.status is Status.CREATED:
+        return inv.status
+    if inv.resolution == "accepted":
+        return Status.DONE
+    if inv.resolution == "rejected":
+        return Status.REFUNDED
+    assert inv.expires_at is not None, "a filled invoice has an expiry"
+    if now < inv.expires_at:
+        return Status.PENDING
+    on_time = [d for d in deposits if not d.orphaned and d.seen_at < inv.expires_at]
+    if not on_time:
+        return Status.EXPIRED
+    if any(d.confirmations < policy.confirmations for d in on_time):
+        return Status.PROCESSING
+    return Status.DONE
+
+
+#: How each invoice kind derives its status; a kind not listed is priced (regular, billing).
+DERIVE = {"unlimited": derive_unlimited_status}
+
+
 def advance(
-    inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime, policy: Policy
+    inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime, policy: Policy, kind: str = "regular"
 ) -> tuple[Status, list[Event]]:
     """The new status and the events its change produces (none when it stays)."""
-    new = derive_status(inv, deposits, now, policy)
+    new = DERIVE.get(kind, derive_status)(inv, deposits, now, policy)
     if new is inv.status:
         return new, []
     events = []

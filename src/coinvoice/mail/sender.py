@@ -38,7 +38,8 @@ async def _send(smtp: SmtpSettings, message: EmailMessage) -> None:
         username=smtp.username,
         password=smtp.password,
         use_tls=smtp.security == "tls",
-        start_tls=True if smtp.security == "starttls" else False,
+        start_tls=smtp.security == "starttls",  # required when asked for: never a silent plain-text fallback
+        cert_bundle=smtp.ca_file,
         timeout=smtp.timeout_seconds,
     )
 

@@ -12,6 +12,7 @@ import asyncpg
 from coinvoice.config import Settings
 from coinvoice.db import account as db
 from coinvoice.db import events as db_events
+from coinvoice.domain import brand
 from coinvoice.domain.assets import COMPANY_ASSETS, payment_assets_of
 from coinvoice.domain.billing import solidgate_type
 from coinvoice.domain.errors import Invalid
@@ -34,6 +35,8 @@ def _settings_wire(row: asyncpg.Record) -> dict[str, Any]:
         "webHookUrl": row["webhook_url"],
         "supportUrl": row["support_url"],
         "supportEmail": row["support_email"],
+        "brandColor": row["brand_color"],
+        "brandPalette": brand.wire(row["brand_color"]),  # what the page shows: adjusted for contrast if needed
     }
 
 
@@ -42,12 +45,15 @@ async def get_settings(pool: asyncpg.Pool, company_id: uuid.UUID) -> dict[str, A
 
 
 async def update_settings(pool: asyncpg.Pool, company_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change name, logoUrl, redirectURL, supportUrl and supportEmail (the keys present in ``changes``; None clears)."""
+    """Change name, logoUrl, redirectURL, supportUrl, supportEmail and brandColor (the keys present in ``changes``;
+    None clears)."""
     if "name" in changes and changes["name"] is None:
         raise Invalid("required", "name cannot be cleared", "name")
     email = changes.get("supportEmail")
     if email is not None and email_problem(email):
         raise Invalid("invalid_email", "supportEmail must be a valid email address", "supportEmail")
+    if changes.get("brandColor") is not None:
+        changes = changes | {"brandColor": brand.parse_color(changes["brandColor"])}
     async with pool.acquire() as conn, conn.transaction():
         await db.update_company(conn, company_id, changes)
         return _settings_wire(await db.company_settings(conn, company_id))

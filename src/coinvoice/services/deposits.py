@@ -15,6 +15,7 @@ from coinvoice.config import Settings
 from coinvoice.db import chain_watch as db
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db_invoices
+from coinvoice.db import unlimited as db_unlimited
 from coinvoice.db.connection import Conn
 from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
 from coinvoice.domain.invoice import Status
@@ -22,7 +23,7 @@ from coinvoice.domain.money import fmt, from_base_units
 from coinvoice.domain.shared_address import SharedInvoice, match_shared, normalize_comment
 from coinvoice.domain.state import DepositFacts, Event, InvoiceFacts, Policy, advance
 from coinvoice.domain.transfers import BlockRef, NotCredited, Transfer, credit
-from coinvoice.services.events import emit, emit_deposit_event
+from coinvoice.services.events import emit, emit_credited, emit_deposit_event
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,18 @@ async def record_transfers(
             late_new.setdefault(r["invoice_id"], []).append(r)
     invoice_ids = list(dict.fromkeys(r["invoice_id"] for r in changed if r["credited"]))
     await rederive(conn, settings, invoice_ids, now, late_new)
+    await _report_credited(conn, settings, [r for r in changed if r["inserted"] and r["credited"]], now)
     return invoice_ids
+
+
+async def _report_credited(conn: Conn, settings: Settings, new: list[asyncpg.Record], now: datetime) -> None:
+    """An any-amount invoice reports every deposit credited to it, with the running total, as it arrives."""
+    if not new:
+        return
+    unlimited = await db_unlimited.credited_unlimited(conn, list({r["invoice_id"] for r in new}))
+    for r in new:
+        if r["invoice_id"] in unlimited:
+            await emit_credited(conn, settings, r["invoice_id"], r["id"], now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,22 +186,25 @@ async def rederive(
     """Lock each invoice (in id order), derive its status from its deposits, write it and emit its events."""
     for invoice_id in sorted(set(invoice_ids)):
         inv = await db.lock_invoice_facts(conn, invoice_id)
-        if inv is None or inv["due_units"] is None:
+        kind = inv["kind"] if inv is not None else "regular"
+        if inv is None or inv["expires_at"] is None or (inv["due_units"] is None and kind != "unlimited"):
             continue
         code = inv["payment_currency"]
-        facts = InvoiceFacts(Status(inv["status"]), inv["expires_at"], int(inv["due_units"]), inv["resolution"])
+        due = None if inv["due_units"] is None else int(inv["due_units"])
+        decimals = inv["decimals"] if inv["decimals"] is not None else PAYMENT_ASSETS[code].decimals
+        facts = InvoiceFacts(Status(inv["status"]), inv["expires_at"], due, inv["resolution"])
         deposits = [
             DepositFacts(int(d["amount_units"]), d["confirmations"], d["seen_at"], d["state"] == "orphaned")
             for d in await db.invoice_deposits(conn, invoice_id)
         ]
-        policy = await _policy(conn, settings, inv["company_id"], code, inv["decimals"])
-        status, events = advance(facts, deposits, now, policy)
+        policy = await _policy(conn, settings, inv["company_id"], code, decimals)
+        status, events = advance(facts, deposits, now, policy, kind)
         if events:
             await db_invoices.set_status(conn, invoice_id, status.value, now)
             for event in events:
                 await emit(conn, settings, invoice_id, event)
         for dep in (late_new or {}).get(invoice_id, []):
-            await _report_late(conn, settings, inv, status, dep)
+            await _report_late(conn, settings, inv, decimals, status, dep)
 
 
 async def orphan_blocks_above(conn: Conn, settings: Settings, chain: str, height: int, now: datetime) -> int:
@@ -230,9 +245,9 @@ async def _policy(conn: Conn, settings: Settings, company_id: uuid.UUID, code: s
 
 
 async def _report_late(
-    conn: Conn, settings: Settings, inv: asyncpg.Record, status: Status, dep: asyncpg.Record
+    conn: Conn, settings: Settings, inv: asyncpg.Record, decimals: int, status: Status, dep: asyncpg.Record
 ) -> None:
-    amount = f"{fmt(from_base_units(int(dep['amount_units']), inv['decimals']))} {inv['payment_currency']}"
+    amount = f"{fmt(from_base_units(int(dep['amount_units']), decimals))} {inv['payment_currency']}"
     message = f"Payment of {amount} received after the invoice expired (tx {dep['txid']})"
     await emit(conn, settings, inv["id"], Event("invoice.late_payment", status, message))
 

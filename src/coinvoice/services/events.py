@@ -12,6 +12,7 @@ from coinvoice.db import events as db_events
 from coinvoice.db import invoices as db_invoices
 from coinvoice.db.connection import Conn
 from coinvoice.domain.billing import solidgate_type
+from coinvoice.domain.invoice import Status
 from coinvoice.domain.state import Event
 from coinvoice.logcontext import REQUEST_ID
 from coinvoice.services.mail import queue_email
@@ -81,5 +82,33 @@ async def emit_deposit_event(
         payload=payload,
         created_at=now,
         request_id=REQUEST_ID.get(),  # the request that caused it, for the sender's log lines
+    )
+    return event_id
+
+
+async def emit_credited(
+    conn: Conn, settings: Settings, invoice_id: uuid.UUID, deposit_id: uuid.UUID, now: datetime
+) -> uuid.UUID:
+    """``invoice.payment_received``: one deposit credited to an any-amount invoice, with the deposit and the
+    invoice snapshot (its running total received included); call inside the transaction that wrote it."""
+    deposit = await db_deposits.fetch_deposit(conn, deposit_id)
+    row = await db_invoices.fetch_view_row(conn, invoice_id)
+    assert deposit is not None and row is not None, "events are emitted for existing deposits"
+    view = invoice_view(row, settings)
+    dep = deposit_view(deposit, settings)
+    event = Event(
+        "invoice.payment_received", Status(row["status"]), f"Payment of {dep['amount']} {dep['asset']} received"
+    )
+    event_id = uuid.uuid4()
+    payload = event_payload(event_id, event, view, now) | {"deposit": dep}
+    await db_events.insert_event(
+        conn,
+        event_id=event_id,
+        company_id=row["company_id"],
+        invoice_id=invoice_id,
+        type=event.type,
+        status=event.status.value,
+        payload=payload,
+        created_at=now,
     )
     return event_id

@@ -49,7 +49,7 @@ def export_record(row: asyncpg.Record) -> dict[str, Any]:
         "status": row["status"],
         "reference": row["reference"],
         "invoiceCurrency": row["invoice_currency"],
-        "total": fmt(Decimal(row["total"])),
+        "total": fmt(Decimal(row["total"])) if row["total"] is not None else None,  # any-amount: no total
         "paymentCurrency": row["payment_currency"],
         "amountDue": due,
         "received": received,

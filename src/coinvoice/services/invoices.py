@@ -18,21 +18,23 @@ from coinvoice.addresses.shared import new_comment, new_reference
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
+from coinvoice.db import unlimited as db_unlimited
 from coinvoice.db.companies import CompanyProfile
 from coinvoice.db.connection import Conn, ConnOrPool
 from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
-from coinvoice.domain.errors import Conflict, Invalid, NotFound
-from coinvoice.domain.fees import make_quote
+from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
+from coinvoice.domain.fees import Quote, make_quote
 from coinvoice.domain.invoice import CLOSED, Item, Status, price_items
-from coinvoice.domain.money import fmt
+from coinvoice.domain.money import fmt, from_base_units
 from coinvoice.domain.shared_address import MAX_EXTRA_UNITS, unique_due
 from coinvoice.domain.state import MESSAGES, Event
 from coinvoice.domain.text import email_problem
 from coinvoice.logcontext import REQUEST_ID
-from coinvoice.rates.service import RateService
+from coinvoice.rates.service import Pricing, RateService
 from coinvoice.services.billing_payment import reopen_if_lapsed
 from coinvoice.services.events import emit, event_payload
 from coinvoice.services.rates import rate_sources_json
+from coinvoice.services.unlimited import check_asset as check_unlimited_asset
 from coinvoice.services.views import invoice_view, public_view
 
 log = logging.getLogger(__name__)
@@ -186,6 +188,49 @@ async def _allocate_on_shared_address(
     raise Conflict("address_exhausted", "could not find an unused comment for this address", "paymentCurrency")
 
 
+def price_in(
+    rates: RateService, settings: Settings, currency: str, total: Decimal, merchant_pays_fee: bool, code: str
+) -> tuple[Pricing, Quote]:
+    """What ``total`` in ``currency`` costs in payment asset ``code`` now, from the cached rates (never waits)."""
+    pricing = rates.pricing(currency, code, payer_pays_fee=not merchant_pays_fee)
+    quote = make_quote(
+        total,
+        pricing.rate.value,
+        settings.fee_for(code),
+        PAYMENT_ASSETS[code].decimals,
+        merchant_pays_fee,
+        network_fee=pricing.network_fee,
+        network_fee_max_percent=settings.network_fee_max_percent,
+    )
+    return pricing, quote
+
+
+async def picker_amounts(
+    pool: asyncpg.Pool, settings: Settings, rates: RateService, view: dict[str, Any], codes: list[str]
+) -> dict[str, Decimal]:
+    """What the payer would send in each of ``codes`` if they filled the invoice now (the asset picker shows it;
+    the fill freezes its own quote). An asset without a fresh rate is left out; a priceless invoice has none."""
+    content = view.get("invoiceContent")
+    if not content or not codes:
+        return {}
+    await rates.ready(pool)
+    amounts = {}
+    for code in codes:
+        try:
+            _, quote = price_in(
+                rates,
+                settings,
+                content["invoiceCurrency"],
+                Decimal(content["total"]),
+                content["isMerchantPaysFee"],
+                code,
+            )
+        except Unavailable:
+            continue
+        amounts[code] = from_base_units(quote.due_units, PAYMENT_ASSETS[code].decimals)
+    return amounts
+
+
 async def fill(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -227,16 +272,11 @@ async def fill(
         allowed = await db_companies.allowed_assets(conn, inv["company_id"])
         if not allowed.get(asset.asset):
             raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
+        if inv["kind"] == "unlimited":
+            return await _fill_unlimited(conn, settings, inv, email, code)
         # synchronous on purpose: a quote comes from the cached rates, nothing here can wait on a provider
-        pricing = rates.pricing(inv["invoice_currency"], code, payer_pays_fee=not inv["merchant_pays_fee"])
-        quote = make_quote(
-            Decimal(inv["total"]),
-            pricing.rate.value,
-            settings.fee_for(code),
-            asset.decimals,
-            inv["merchant_pays_fee"],
-            network_fee=pricing.network_fee,
-            network_fee_max_percent=settings.network_fee_max_percent,
+        pricing, quote = price_in(
+            rates, settings, inv["invoice_currency"], Decimal(inv["total"]), inv["merchant_pays_fee"], code
         )
         now = datetime.now(UTC)
         if CHAINS[asset.chain].derives_addresses:
@@ -267,6 +307,20 @@ async def fill(
         await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
         await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
         return await get_view(conn, settings, invoice_id)
+
+
+async def _fill_unlimited(conn: Conn, settings: Settings, inv: asyncpg.Record, email: str, code: str) -> dict[str, Any]:
+    """An any-amount invoice: no quote, a derived address of its own, and a deposit window (pending) of
+    COINVOICE_UNLIMITED_OPEN_HOURS unless the merchant closes it first."""
+    check_unlimited_asset(code)
+    asset = PAYMENT_ASSETS[code]
+    now = datetime.now(UTC)
+    await _allocate_address(conn, settings, inv["company_id"], inv["id"], asset.chain)
+    await db_unlimited.set_payment_currency(conn, inv["id"], code)
+    expires = now + timedelta(hours=settings.unlimited_open_hours)
+    await db.mark_filled(conn, inv["id"], email=email, payment_currency=code, filled_at=now, expires_at=expires)
+    await emit(conn, settings, inv["id"], Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
+    return await get_view(conn, settings, inv["id"])
 
 
 async def expire_due_invoices(pool: asyncpg.Pool, settings: Settings, now: datetime | None = None) -> int:

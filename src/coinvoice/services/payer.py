@@ -11,7 +11,7 @@ import asyncpg
 from coinvoice.config import Settings
 from coinvoice.db import companies as db_companies
 from coinvoice.db import invoices as db
-from coinvoice.domain.assets import PAYMENT_ASSETS, PaymentAsset
+from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS, PaymentAsset
 from coinvoice.domain.errors import NotFound
 from coinvoice.services.views import invoice_view, public_view, wire_time
 
@@ -23,6 +23,7 @@ class PayerInvoice:
     support_url: str | None = None  # the merchant's support contact, shown when something went wrong
     support_email: str | None = None
     updated_at: str | None = None  # when the status last changed (the receipt's time once done)
+    brand_color: str | None = None  # the merchant's accent (#rrggbb), served as a stylesheet
 
 
 def payable_assets(allowed: dict[str, bool], wallet_chains: set[str]) -> tuple[PaymentAsset, ...]:
@@ -38,10 +39,13 @@ async def payer_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: uuid
     if row["status"] == "created" and not row["preset_currency"]:
         chains = await db_companies.wallet_chains(pool, row["company_id"])
         choices = payable_assets(row["assets"], chains)
+        if row["kind"] == "unlimited":  # any amount needs an address of its own
+            choices = tuple(c for c in choices if CHAINS[c.chain].derives_addresses)
     return PayerInvoice(
         public_view(invoice_view(row, settings)),
         choices,
         row["support_url"],
         row["support_email"],
         wire_time(row["updated_at"]),
+        row["brand_color"],
     )

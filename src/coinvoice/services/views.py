@@ -23,9 +23,79 @@ def wire_time(value: datetime | str | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
+def _company(row: asyncpg.Record | Mapping[str, Any]) -> dict[str, Any]:
+    allowed = row["assets"]
+    return {
+        "name": row["company_name"],
+        "logoUrl": row["logo_url"],
+        "assets": [{"asset": a, "isAllowed": bool(allowed.get(a, False))} for a in COMPANY_ASSETS],
+    }
+
+
+def unlimited_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """An any-amount invoice: no price; once filled, its address and the running total received per asset
+    (every credited deposit that was not reorganised away, and how much of it is confirmed)."""
+    view: dict[str, Any] = {
+        "id": str(row["id"]),
+        "kind": "unlimited",
+        "status": row["status"],
+        "createdAt": wire_time(row["created_at"]),
+        "company": _company(row),
+        "paymentCurrency": row["payment_currency"] or row["preset_currency"],
+        "description": row["description"],
+        "reference": row["external_reference"],
+        "metadata": row["metadata"] or {},
+        "redirectURL": row["redirect_url"],
+        "hostedUrl": f"{settings.public_url.rstrip('/')}/{row['id']}",
+        "received": [],
+    }
+    if row["filled_at"] is None:
+        return view
+    code = row["payment_currency"]
+    chain_settings = settings.chain(row["chain"])
+    live = [d for d in row["deposits"] if d["state"] != "orphaned"]
+    totals: dict[str, list[int]] = {}
+    for d in live:
+        need = settings.confirmations_for(d["asset"])
+        got = totals.setdefault(d["asset"], [0, 0])
+        got[0] += int(d["amount_units"])
+        got[1] += int(d["amount_units"]) if d["confirmations"] >= need else 0
+    if code not in totals:
+        totals[code] = [0, 0]
+    view["received"] = [
+        {
+            "asset": asset,
+            "amount": fmt(from_base_units(units, PAYMENT_ASSETS[asset].decimals)),
+            "confirmed": fmt(from_base_units(confirmed, PAYMENT_ASSETS[asset].decimals)),
+            "count": sum(1 for d in live if d["asset"] == asset),
+        }
+        for asset, (units, confirmed) in totals.items()
+    ]
+    view["clientEmail"] = row["client_email"]
+    view["address"] = {"id": str(row["address_id"]), "address": row["address"], "tag": row["tag"], "asset": code}
+    view["invoiceTransactions"] = [
+        {
+            "id": d["id"],
+            "amount": fmt(from_base_units(int(d["amount_units"]), PAYMENT_ASSETS[d["asset"]].decimals)),
+            "asset": d["asset"],
+            "txHash": chain_settings.explorer_tx_url.format(txid=d["txid"]),
+            "txid": d["txid"],
+            "confirmations": d["confirmations"],
+            "state": d["state"],
+            "late": d["late"],
+            "createdAt": wire_time(d["seen_at"]),
+        }
+        for d in live
+    ]
+    view["filledAt"] = wire_time(row["filled_at"])
+    view["expiredAt"] = wire_time(row["expires_at"])  # when the deposit window closes (or closed)
+    return view
+
+
 def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Everything a merchant or payer may see of an invoice."""
-    allowed = row["assets"]
+    if row.get("kind") == "unlimited":
+        return unlimited_view(row, settings)
     content = {
         "invoiceCurrency": row["invoice_currency"],
         "items": row["items"],
@@ -38,11 +108,7 @@ def invoice_view(row: asyncpg.Record | Mapping[str, Any], settings: Settings) ->
         "id": str(row["id"]),
         "status": row["status"],
         "createdAt": wire_time(row["created_at"]),
-        "company": {
-            "name": row["company_name"],
-            "logoUrl": row["logo_url"],
-            "assets": [{"asset": a, "isAllowed": bool(allowed.get(a, False))} for a in COMPANY_ASSETS],
-        },
+        "company": _company(row),
         "invoiceContent": content,
         "redirectURL": row["redirect_url"],
     }

@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from coinvoice.appkeys import JOBS, OUTAGE, POOL, SETTINGS, Job
 from coinvoice.db.outage import OutageTracker, is_outage
 from coinvoice.services.invoices import expire_due_invoices
+from coinvoice.services.unlimited import close_ended_windows
 
 log = logging.getLogger(__name__)
 #: How long shutdown waits for running jobs to finish their round (each round commits in its own transactions).
@@ -23,6 +24,8 @@ def expiry_job(app: web.Application) -> Job:
     async def run() -> None:
         # bounded batches until a short one: a backlog drains without one huge transaction
         while await expire_due_invoices(app[POOL], app[SETTINGS]) >= app[SETTINGS].expiry_batch:
+            pass
+        while await close_ended_windows(app[POOL], app[SETTINGS]) >= app[SETTINGS].expiry_batch:
             pass
 
     return Job("expire-invoices", run, 5.0)

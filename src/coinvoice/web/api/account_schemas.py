@@ -79,6 +79,12 @@ class SettingsIn(BaseModel):
         Field(max_length=254),
         WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN}, {"type": "null"}]}),
     ] = None
+    #: the payer page's accent (#rrggbb); the page keeps it readable (4.5:1) in light and dark mode
+    brandColor: Annotated[
+        StrictStr | None,
+        Field(max_length=7),
+        WithJsonSchema({"anyOf": [{"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"}, {"type": "null"}]}),
+    ] = None
 
 
 class LimitIn(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
-from coinvoice.domain.assets import INVOICE_CURRENCIES
+from coinvoice.domain.assets import INVOICE_CURRENCIES, PAYMENT_ASSETS
 from coinvoice.domain.billing import (
     MAX_DAYS_UNTIL_DUE,
     MAX_LINES,
@@ -22,6 +22,7 @@ from coinvoice.domain.billing import (
 )
 from coinvoice.web.api.schemas import (
     EMAIL_PATTERN,
+    HttpUrl,
     ItemName,
     Price,
     _lower_choice,
@@ -187,3 +188,17 @@ class BillingInvoicePatch(Strict):
     metadata: Metadata | None = None
     notes: Notes | None = None
     isMerchantPaysFee: StrictBool | None = None
+
+
+class UnlimitedInvoiceIn(Strict):
+    """An any-amount invoice: the asset the payer sends (or none: the payer picks), no price."""
+
+    paymentCurrency: Annotated[
+        str | None,
+        BeforeValidator(_lower_choice(tuple(PAYMENT_ASSETS), "unknown_payment_currency", "paymentCurrency")),
+        WithJsonSchema({"anyOf": [{"type": "string", "enum": list(PAYMENT_ASSETS)}, {"type": "null"}]}),
+    ] = None
+    description: Annotated[Text, Field(max_length=2000)] | None = None
+    reference: Annotated[Text, Field(max_length=200)] | None = None
+    metadata: Metadata = {}
+    redirectURL: HttpUrl = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
 
 from coinvoice.domain.assets import COMPANY_ASSETS
 from coinvoice.domain.chains import CHAINS
@@ -152,8 +152,64 @@ class InvoiceOut(PayerInvoiceOut):
     metadata: dict[str, str] | None = None
 
 
+class ReceivedTotal(Closed):
+    """An any-amount invoice's running total in one asset."""
+
+    asset: str
+    amount: DecimalText
+    confirmed: DecimalText
+    count: int = Field(ge=0)
+
+
+class UnlimitedTransaction(Closed):
+    id: Id
+    amount: DecimalText
+    asset: str
+    txHash: str
+    txid: str
+    confirmations: int
+    state: str
+    late: bool
+    createdAt: Time
+
+
+class PayerUnlimitedOut(Closed):
+    """An any-amount invoice as anyone with its id sees it: no price; once filled, its address and what arrived."""
+
+    id: Id
+    kind: Literal["unlimited"]
+    status: StatusName
+    createdAt: Time
+    company: CompanyCard
+    paymentCurrency: str | None
+    description: str | None
+    reference: str | None
+    redirectURL: str | None
+    hostedUrl: str
+    received: list[ReceivedTotal]
+    address: DepositAddress | None = None
+    invoiceTransactions: list[UnlimitedTransaction] | None = None
+    filledAt: Time | None = None
+    expiredAt: Time | None = Field(None, description="when the deposit window closes (or closed)")
+
+
+class UnlimitedOut(PayerUnlimitedOut):
+    """An any-amount invoice as its merchant sees it."""
+
+    clientEmail: str | None = None
+    metadata: dict[str, str]
+
+
+class AnyPayerInvoice(RootModel[PayerInvoiceOut | PayerUnlimitedOut]):
+    """An invoice read by its id: a priced invoice (regular or billing) or an any-amount one."""
+
+
+class AnyInvoice(RootModel[InvoiceOut | UnlimitedOut]):
+    """An invoice as its merchant sees it: priced (regular or billing) or any-amount."""
+
+
 class InvoicePage(Closed):
-    items: list[InvoiceOut]
+    items: list[InvoiceOut | UnlimitedOut]
     nextCursor: str | None
 
 
@@ -203,6 +259,17 @@ class AssetsOut(Closed):
     assets: list[AssetAllowed]
 
 
+class BrandShades(Closed):
+    accent: str
+    buttonBackground: str
+    buttonText: str
+
+
+class BrandPalette(Closed):
+    light: BrandShades
+    dark: BrandShades
+
+
 class SettingsOut(Closed):
     name: str
     logoUrl: str | None
@@ -210,6 +277,8 @@ class SettingsOut(Closed):
     webHookUrl: str | None
     supportUrl: str | None
     supportEmail: str | None
+    brandColor: str | None = Field(description="#rrggbb as set, or null")
+    brandPalette: BrandPalette | None = Field(description="the colours the payer page uses (contrast-adjusted)")
 
 
 class WebhookUrlOut(Closed):

@@ -13,12 +13,15 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from coinvoice.appkeys import POOL, RATES, SETTINGS
+from coinvoice.domain import brand
 from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
+from coinvoice.domain.money import fmt
 from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
 from coinvoice.web.pay.i18n import CODES, choose_language
 from coinvoice.web.pay.model import PayPage, build_page, support_of, url_origin
 from coinvoice.web.pay.render import (
+    IMMUTABLE,
     StaticFile,
     html_response,
     load_static,
@@ -48,9 +51,25 @@ def _invoice_id(request: web.Request) -> uuid.UUID:
 
 
 async def _page(request: web.Request, invoice_id: uuid.UUID) -> PayPage:
-    payer = await payer_invoice(request.app[POOL], request.app[SETTINGS], invoice_id)
+    settings = request.app[SETTINGS]
+    payer = await payer_invoice(request.app[POOL], settings, invoice_id)
     support = support_of(payer.support_url, payer.support_email)
-    return build_page(payer.view, payer.choices, request.app[SETTINGS], support=support, updated_at=payer.updated_at)
+    amounts = {}
+    if payer.view["status"] == "created":  # each asset's amount in the picker (or the preset one's)
+        preset = payer.view.get("invoiceContent", {}).get("paymentCurrency")
+        codes = [preset] if preset else [c.code for c in payer.choices]
+        amounts = await invoices_service.picker_amounts(
+            request.app[POOL], settings, request.app[RATES], payer.view, codes
+        )
+    return build_page(
+        payer.view,
+        payer.choices,
+        settings,
+        support=support,
+        updated_at=payer.updated_at,
+        amounts={code: fmt(amount) for code, amount in amounts.items()},
+        brand_color=payer.brand_color,
+    )
 
 
 def _templates(request: web.Request) -> jinja2.Environment:
@@ -196,6 +215,20 @@ async def pay_events(request: web.Request) -> web.StreamResponse:
 @routes.get("/static/pay/{name}")
 async def pay_static(request: web.Request) -> web.Response:
     return static_response(request, request.app[STATIC])
+
+
+@routes.get("/static/brand/{color:[0-9a-f]{6}}.css")
+async def brand_stylesheet(request: web.Request) -> web.Response:
+    """pay.css followed by the merchant's brand colour as its custom properties, readable in light and dark mode:
+    one stylesheet request, as without a brand. It depends on the colour (in the URL) and pay.css's version alone,
+    so it needs no database read and is cached for good when the version is current."""
+    css = request.app[STATIC]["pay.css"]
+    versioned = request.query.get("v") == css.etag
+    headers = {"Cache-Control": IMMUTABLE if versioned else "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+    body = css.body + brand.stylesheet("#" + request.match_info["color"]).encode()
+    response = web.Response(body=body, content_type="text/css", charset="utf-8", headers=headers)
+    response.enable_compression()
+    return response
 
 
 @routes.get(r"/{path:(?!api/|static/).+}")

@@ -119,6 +119,11 @@ class PayPage:
     email: str = ""
     support: Support = field(default_factory=Support)
     paid_at: str | None = None
+    unlimited: bool = False  # an any-amount invoice: no price, the payer sends what they like
+    amounts: dict[str, str] = field(default_factory=dict)  # payment asset code -> what it would cost now
+    brand_color: str | None = None  # the merchant's accent (#rrggbb): the page loads pay.css with it appended
+
+    description: str | None = None
 
     @property
     def reference(self) -> str:
@@ -243,6 +248,87 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
     )
 
 
+def _open_address(view: dict[str, Any], settings: Settings, now: datetime) -> Payment | None:
+    """An any-amount invoice's address: the QR and wallet link name no amount; ``received`` is the running total."""
+    address = view.get("address")
+    if not address:
+        return None
+    asset = PAYMENT_ASSETS[address["asset"]]
+    chain_settings = settings.chain(asset.chain)
+    contract = settings.tokens_of(asset.chain).get(asset.code) if asset.is_token else None
+    uri = payment_uri(
+        asset,
+        address["address"],
+        None,
+        network=chain_settings.network,
+        contract=contract,
+        tag=address["tag"],
+        chain_id=chain_settings.chain_id,
+        label=view["company"]["name"],
+        message=view.get("description") or None,
+    )
+    total = next((r for r in view.get("received", []) if r["asset"] == asset.code), None)
+    explorer = chain_settings.network != "regtest"
+    return Payment(
+        asset=asset,
+        amount="",
+        due="0",
+        received=total["amount"] if total else "0",
+        remaining="0",
+        address=address["address"],
+        tag=address["tag"],
+        reference=None,
+        contract=contract,
+        uri=uri,
+        wallet_uri=uri if uri != address["address"] else None,
+        qr_svg=qr_svg(uri, f"QR code: send {asset.asset.upper()} to {address['address']}"),
+        rate="0",
+        fee="0",
+        expires_at=view.get("expiredAt"),
+        confirmations_required=settings.confirmations_for(asset.code),
+        open=_before(view.get("expiredAt"), now),
+        window_seconds=int(3600 * settings.unlimited_open_hours),
+        value="",
+        deposits=[
+            Deposit(
+                t["amount"], t["confirmations"], t["txid"], http_url(t["txHash"]) if explorer else None, t["createdAt"]
+            )
+            for t in view.get("invoiceTransactions", [])
+        ],
+    )
+
+
+def _build_unlimited(
+    view: dict[str, Any],
+    choices: tuple[PaymentAsset, ...],
+    settings: Settings,
+    now: datetime,
+    support: Support,
+    brand_color: str | None,
+) -> PayPage:
+    preset_code = view.get("paymentCurrency") if view["status"] == "created" else None
+    payment = _open_address(view, settings, now)
+    code = view.get("paymentCurrency") or ""
+    return PayPage(
+        id=view["id"],
+        status=view["status"],
+        company_name=view["company"]["name"],
+        logo_url=http_url(view["company"].get("logoUrl")),
+        items=[],
+        total="",
+        currency=code.upper(),
+        preset=PAYMENT_ASSETS.get(preset_code) if preset_code else None,
+        choices=choices,
+        payment=payment,
+        redirect_url=http_url(view.get("redirectURL")),
+        version=state_version(view | {"paymentDetails": view.get("received")}, payment is None or payment.open),
+        support=support,
+        unlimited=True,
+        description=view.get("description"),
+        brand_color=brand_color,
+    )
+
+
 def build_page(
     view: dict[str, Any],
     choices: tuple[PaymentAsset, ...],
@@ -250,7 +336,11 @@ def build_page(
     now: datetime | None = None,
     support: Support | None = None,
     updated_at: str | None = None,
+    amounts: dict[str, str] | None = None,
+    brand_color: str | None = None,
 ) -> PayPage:
+    if view.get("kind") == "unlimited":
+        return _build_unlimited(view, choices, settings, now or datetime.now(UTC), support or Support(), brand_color)
     content = view["invoiceContent"]
     preset_code = content.get("paymentCurrency") if view["status"] == "created" else None
     payment = _payment(view, settings, now or datetime.now(UTC))
@@ -269,4 +359,6 @@ def build_page(
         version=state_version(view, payment is None or payment.open),
         support=support or Support(),
         paid_at=updated_at if view["status"] == "done" else None,
+        amounts=amounts or {},
+        brand_color=brand_color,
     )

@@ -112,6 +112,8 @@ def _environment(static: dict[str, StaticFile], lang: str) -> jinja2.Environment
     env.globals["translate"] = catalogue.gettext
     env.globals["js_texts"] = lambda: {key: catalogue.gettext(text) for key, text in JS_TEXTS.items()}
     env.globals["static_url"] = lambda name: f"/static/pay/{name}?v={static[name].etag}"
+    # pay.css with the merchant's colours appended: still one stylesheet request
+    env.globals["brand_css_url"] = lambda color: f"/static/brand/{color[1:]}.css?v={static['pay.css'].etag}"
     env.globals["time_left"] = time_left
     env.globals["seconds_left"] = seconds_left
     env.globals["server_now"] = server_now

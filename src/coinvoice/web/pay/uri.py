@@ -22,7 +22,7 @@ def token_contract(code: str, network: str, configured: Mapping[str, str] | None
 def payment_uri(
     asset: PaymentAsset,
     address: str,
-    amount: Decimal,
+    amount: Decimal | None,
     *,
     network: str = "mainnet",
     contract: str | None = None,
@@ -33,6 +33,7 @@ def payment_uri(
     message: str | None = None,
 ) -> str:
     """The URI a wallet opens to pay ``amount`` of ``asset`` to ``address``; the bare address when no form fits.
+    With ``amount`` None (an any-amount invoice) the URI names no amount: the payer's wallet asks for one.
 
     ``chain_id`` overrides the registry's EIP-155 id of the network (COINVOICE_<C>_CHAIN_ID). ``reference``,
     ``label`` (the merchant) and ``message`` (the order) are Solana Pay's; ``tag`` is a memo or TON comment.
@@ -49,7 +50,7 @@ class Target:
     __slots__ = ("address", "amount", "asset", "chain", "chain_id", "contract", "label", "message", "network",
                  "reference", "tag")  # fmt: skip
 
-    def __init__(self, chain: Chain, asset: PaymentAsset, address: str, amount: Decimal, network: str,
+    def __init__(self, chain: Chain, asset: PaymentAsset, address: str, amount: Decimal | None, network: str,
                  contract: str | None, tag: str | None, chain_id: int | None, reference: str | None = None,
                  label: str | None = None, message: str | None = None) -> None:  # fmt: skip
         self.chain, self.asset, self.address, self.amount = chain, asset, address, amount
@@ -59,43 +60,60 @@ class Target:
 
     @property
     def units(self) -> int:
+        assert self.amount is not None
         return to_base_units_up(self.amount, self.asset.decimals)
+
+    @property
+    def decimal(self) -> str:
+        assert self.amount is not None
+        return fmt(self.amount)
+
+    def query(self, name: str, value: Callable[[], object]) -> list[str]:
+        """``name=value`` when the payment names an amount, nothing for an any-amount one."""
+        return [] if self.amount is None else [f"{name}={value()}"]
+
+
+def _with(base: str, params: list[str]) -> str:
+    return f"{base}?{'&'.join(params)}" if params else base
 
 
 def _bip21(t: Target) -> str:
     # CashAddr already carries its prefix (bitcoincash:, bchtest:, bchreg:): never double it
     target = t.address if ":" in t.address else f"{t.chain.uri_scheme}:{t.address}"
-    return f"{target}?amount={fmt(t.amount)}"
+    return _with(target, t.query("amount", lambda: t.decimal))
 
 
 def _eip681(t: Target) -> str:
     at_chain = f"@{t.chain_id}" if t.chain_id not in (None, 1) else ""  # EIP-681: no chain id means mainnet (1)
     if not t.asset.is_token:
-        return f"{t.chain.uri_scheme}:{t.address}{at_chain}?value={t.units}"
+        return _with(f"{t.chain.uri_scheme}:{t.address}{at_chain}", t.query("value", lambda: t.units))
     if not t.contract:
         return t.address
-    return f"{t.chain.uri_scheme}:{t.contract}{at_chain}/transfer?address={t.address}&uint256={t.units}"
+    params = [f"address={t.address}", *t.query("uint256", lambda: t.units)]
+    return _with(f"{t.chain.uri_scheme}:{t.contract}{at_chain}/transfer", params)
 
 
 def _tron(t: Target) -> str:
     # TRC-20 has no agreed URI form: wallets read the bare address
-    return t.address if t.asset.is_token else f"{t.chain.uri_scheme}:{t.address}?amount={fmt(t.amount)}"
+    if t.asset.is_token:
+        return t.address
+    return _with(f"{t.chain.uri_scheme}:{t.address}", t.query("amount", lambda: t.decimal))
 
 
 def _solana_pay(t: Target) -> str:
     """A Solana Pay transfer request: recipient, amount in SOL, the reference key, then label and message."""
-    params = [f"amount={fmt(t.amount)}"]
+    params = t.query("amount", lambda: t.decimal)
     if t.asset.is_token and t.contract:
         params.append(f"spl-token={t.contract}")
     if t.reference:
         params.append(f"reference={t.reference}")
     params += [f"{key}={quote(value, safe='')}" for key, value in (("label", t.label), ("message", t.message)) if value]
-    return f"{t.chain.uri_scheme}:{t.address}?{'&'.join(params)}"
+    return _with(f"{t.chain.uri_scheme}:{t.address}", params)
 
 
 def _ton(t: Target) -> str:
-    text = f"&text={quote(t.tag, safe='')}" if t.tag else ""
-    return f"ton://transfer/{t.address}?amount={t.units}{text}"
+    text = [f"text={quote(t.tag, safe='')}"] if t.tag else []
+    return _with(f"ton://transfer/{t.address}", [*t.query("amount", lambda: t.units), *text])
 
 
 _BUILDERS: dict[str, Callable[[Target], str]] = {
