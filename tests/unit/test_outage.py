@@ -6,7 +6,7 @@ import logging
 
 import asyncpg
 
-from coinvoice.db.outage import OutageTracker, is_outage
+from coinvoice.db.outage import SETTLE_SECONDS, OutageTracker, is_outage
 
 
 def test_connection_failures_are_outages_and_bugs_are_not():
@@ -48,3 +48,29 @@ def test_one_warning_per_outage_one_line_on_recovery_and_a_doubling_back_off(cap
     assert not tracker.should_try()
     now[0] += 0.2
     assert tracker.should_try()
+
+
+def test_a_failure_just_after_recovery_reopens_the_same_outage_quietly(caplog, monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr("coinvoice.db.outage.time.monotonic", lambda: now[0])
+    tracker = OutageTracker(logging.getLogger("test.outage"))
+    with caplog.at_level(logging.INFO, logger="test.outage"):
+        tracker.failed("api", OSError("refused"))
+        now[0] += 20
+        tracker.succeeded()
+        now[0] += SETTLE_SECONDS - 1  # a connection opened before the outage fails late
+        tracker.failed("job", ConnectionResetError("reset"))
+        assert tracker.down
+        now[0] += 1
+        tracker.succeeded()
+        assert not tracker.down
+        now[0] += SETTLE_SECONDS + 1  # long after: a new outage, logged again
+        tracker.failed("job", OSError("refused"))
+        tracker.succeeded()
+    lines = [r.getMessage().split(" (")[0].split(" after")[0] for r in caplog.records]
+    assert lines == [
+        "database unavailable",
+        "database reachable again",
+        "database unavailable",
+        "database reachable again",
+    ], lines

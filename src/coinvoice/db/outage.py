@@ -34,9 +34,15 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, OUTAGE_ERRORS)
 
 
+#: Seconds after a recovery in which a new failure counts as the same outage (a connection opened before the
+#: outage failing late, or a database that flaps while it starts up): no second pair of log lines for it.
+SETTLE_SECONDS = 10.0
+
+
 class OutageTracker:
     """Shared by the jobs of a process: the first failure logs one warning, the first success after it one info
-    line; meanwhile every job waits out a doubling back-off (``base`` up to ``cap`` seconds) before trying again."""
+    line; meanwhile every job waits out a doubling back-off (``base`` up to ``cap`` seconds) before trying again.
+    A failure within ``SETTLE_SECONDS`` of a recovery reopens that outage quietly instead of logging a new one."""
 
     def __init__(
         self, log: logging.Logger, meanwhile: str = "background jobs back off", base: float = 0.5, cap: float = 5.0
@@ -48,6 +54,9 @@ class OutageTracker:
         self._since: float | None = None
         self._delay = base
         self._next_try = 0.0
+        self._recovered_at: float | None = None
+        self._last_since = 0.0
+        self._quiet = False  # reopened within the settle time: its end is not logged again
         self.failures = 0
 
     @property
@@ -61,8 +70,12 @@ class OutageTracker:
     def failed(self, what: str, exc: BaseException) -> None:
         now = time.monotonic()
         self.failures += 1
-        if self._since is None:
+        if self._since is None and self._recovered_at is not None and now - self._recovered_at < SETTLE_SECONDS:
+            self._since, self._quiet = self._last_since, True
+            self._delay = self._base
+        elif self._since is None:
             self._since = now
+            self._quiet = False
             self._delay = self._base
             self._log.warning(
                 "database unavailable (%s: %s, in %s); %s until it returns",
@@ -76,7 +89,13 @@ class OutageTracker:
         self._next_try = now + self._delay
 
     def succeeded(self) -> None:
-        if self._since is not None:
+        if self._since is not None and self._quiet:
+            self._since, self._quiet = None, False
+            self._recovered_at = time.monotonic()
+            self.failures = 0
+        elif self._since is not None:
+            self._last_since = self._since
+            self._recovered_at = time.monotonic()
             self._log.info(
                 "database reachable again after %.1f s (%d failed tries)",
                 time.monotonic() - self._since,
