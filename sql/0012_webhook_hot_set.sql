@@ -58,3 +58,17 @@ CREATE INDEX webhook_deliveries_company_due ON webhook_deliveries_pending (compa
 CREATE INDEX webhook_deliveries_invoice_pending ON webhook_deliveries_pending (invoice_id, event_seq);
 CREATE INDEX webhook_deliveries_company ON webhook_deliveries (company_id, event_seq DESC);
 CREATE INDEX webhook_deliveries_delivered_at ON webhook_deliveries_done (delivered_at) WHERE state = 'delivered';
+
+-- The outbox trigger inserts straight into the pending partition: no tuple routing through the parent on
+-- every event (that cost the create-invoice statement about as much as the rest of its inserts together).
+CREATE OR REPLACE FUNCTION coinvoice_event_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO webhook_deliveries_pending (event_id, event_seq, company_id, invoice_id)
+    SELECT NEW.id, NEW.seq, NEW.company_id, NEW.invoice_id
+      FROM companies c WHERE c.id = NEW.company_id AND c.webhook_url IS NOT NULL;
+    IF FOUND THEN
+        -- delivered at commit; wakes listening senders (polling remains the safety net)
+        PERFORM pg_notify('coinvoice_webhooks', '');
+    END IF;
+    RETURN NULL;
+END $$;
