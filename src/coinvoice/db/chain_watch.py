@@ -127,7 +127,8 @@ async def rewind_cursor(conn: Conn, chain: str, fork: Cursor) -> None:
 async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
     """The allocated addresses among ``addresses`` with their invoice's quoted asset and expiry.
 
-    One probe of the unique (chain, address) index each, whatever the number of allocated addresses.
+    One probe of the hash index on own addresses each (sql/0012): one bucket page per output address, whatever
+    the number of allocated addresses (a small table is read whole and hashed instead).
     """
     return await conn.fetch(
         "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, i.expires_at, i.payment_currency"

@@ -72,3 +72,9 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- Matching a block's outputs probes this index once per output address. A hash index costs one bucket page per
+-- probe whatever the number of allocated addresses (the (chain, address) btree grows a level from 1k to 1M and
+-- its probes with it); the btree stays for uniqueness. EXPLAIN at 1M addresses: 876 buffer hits for 607
+-- outputs, against 1,828 at 100k with the btree. (db/chain_watch.py: match_addresses)
+CREATE INDEX addresses_own_address_hash ON addresses USING hash (address) WHERE NOT shared;
