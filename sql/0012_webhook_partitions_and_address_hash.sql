@@ -49,14 +49,15 @@ INSERT INTO webhook_deliveries SELECT id, event_id, event_seq, company_id, invoi
     updated_at FROM webhook_deliveries_unpartitioned;
 DROP TABLE webhook_deliveries_unpartitioned;
 
--- The queue's indexes exist on the pending partition only: a delivery pays for them while it waits, and
--- moving it out writes only the done partition's few.
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries_pending (next_attempt_at);
+-- The queue's indexes exist on the pending partition only, and as few as the queries need: every claim
+-- rewrites a row's index entries (next_attempt_at is its lease), and moving it out writes only the done
+-- partition's few.
 -- the claim walks the companies with pending rows (a skip scan) and takes each one's oldest due rows
 CREATE INDEX webhook_deliveries_company_due ON webhook_deliveries_pending (company_id, next_attempt_at);
 -- "is an earlier event of this invoice still undelivered?" — the per-invoice ordering check
 CREATE INDEX webhook_deliveries_invoice_pending ON webhook_deliveries_pending (invoice_id, event_seq);
-CREATE INDEX webhook_deliveries_company ON webhook_deliveries (company_id, event_seq DESC);
+-- the delivery log, newest first (the pending partition is small: its rows of one company are sorted)
+CREATE INDEX webhook_deliveries_company ON webhook_deliveries_done (company_id, event_seq DESC);
 CREATE INDEX webhook_deliveries_delivered_at ON webhook_deliveries_done (delivered_at) WHERE state = 'delivered';
 
 -- The outbox trigger inserts straight into the pending partition: no tuple routing through the parent on
