@@ -52,6 +52,8 @@ DROP TABLE webhook_deliveries_unpartitioned;
 -- The queue's indexes exist on the pending partition only, and as few as the queries need: every claim
 -- rewrites a row's index entries (next_attempt_at is its lease), and moving it out writes only the done
 -- partition's few.
+-- when the next delivery falls due (db/webhooks.py: seconds_until_next_due walks it in order, skipping blocked rows)
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries_pending (next_attempt_at);
 -- the claim walks the companies with pending rows (a skip scan) and takes each one's oldest due rows
 CREATE INDEX webhook_deliveries_company_due ON webhook_deliveries_pending (company_id, next_attempt_at);
 -- "is an earlier event of this invoice still undelivered?" — the per-invoice ordering check
