@@ -1,7 +1,8 @@
 """Webhook delivery throughput against a bare loop of signed POSTs, and status-change-to-delivery latency.
 
 Both sides use the same aiohttp client settings and concurrency against the same receiver (a separate
-process on 127.0.0.1), alternating rounds in the same run. Run: .venv/bin/python -m bench.webhooks_bench
+process on 127.0.0.1), alternating rounds in the same run. The concurrency is what the sender may use towards
+one endpoint: COINVOICE_WEBHOOK_ENDPOINT_CONCURRENCY (at most COINVOICE_WEBHOOK_CONCURRENCY). Run: .venv/bin/python -m bench.webhooks_bench
 """
 
 from __future__ import annotations
@@ -170,8 +171,8 @@ async def measure(n: int, rounds: int, count: int, rate: float) -> dict[str, Any
                 )
                 sample = await pool.fetchval("SELECT payload FROM events LIMIT 1")
                 body = (await pool.fetchval("SELECT payload::text FROM events LIMIT 1")).encode()
-                await bare_loop(warm, url, key, body, 200, settings.webhook_concurrency)  # warm-up
-            conc = settings.webhook_concurrency
+                conc = min(settings.webhook_endpoint_concurrency, settings.webhook_concurrency)  # one endpoint
+                await bare_loop(warm, url, key, body, 200, conc)  # warm-up
             async with aiohttp.ClientSession() as warm:  # prepared statements, table statistics
                 await sender_run(pool, warm, settings, company_id, sample, 500)
             ours, base = [], []
