@@ -11,6 +11,7 @@ import asyncio
 import json
 import statistics
 import tempfile
+from typing import Any
 
 from bench.common import closed_loop, free_port, fresh_database, server_process
 from coinvoice.config import load_settings
@@ -25,7 +26,7 @@ BODY = {
 ENV = {"COINVOICE_MASTER_KEY": "bench", "COINVOICE_FIXED_RATES": json.dumps({"eur/ltc": "0.0125"})}
 
 
-async def run(requests: int, rounds: int) -> dict[str, float]:
+async def run(requests: int, rounds: int) -> dict[str, Any]:
     async with fresh_database() as dsn:
         pool = await create_pool(dsn, min_size=1, max_size=1)
         settings = load_settings({**ENV, "COINVOICE_DATA_DIR": tempfile.mkdtemp()})
@@ -70,13 +71,21 @@ async def run(requests: int, rounds: int) -> dict[str, float]:
             for _ in range(rounds):
                 results["get"].append(await closed_loop(gw_get, requests))
                 results["get_base"].append(await closed_loop(base_get, requests))
-    summary = {k: statistics.median(v) for k, v in results.items()}
+    summary: dict[str, Any] = {k: statistics.median(v) for k, v in results.items()}
+    summary["create_ratios"] = [a / b for a, b in zip(results["create"], results["create_base"], strict=True)]
+    summary["get_ratios"] = [a / b for a, b in zip(results["get"], results["get_base"], strict=True)]
     # the median of per-round ratios: each round's pair ran back to back under the same machine load
     summary["create_ratio"] = statistics.median(
         a / b for a, b in zip(results["create"], results["create_base"], strict=True)
     )
     summary["get_ratio"] = statistics.median(a / b for a, b in zip(results["get"], results["get_base"], strict=True))
     return summary
+
+
+async def run_rounds(requests: int, rounds: int) -> dict[str, list[float]]:
+    """Per-round ratios (gateway / baseline) of create and get, for reports that show their range."""
+    summary = await run(requests, rounds)
+    return {"create": summary["create_ratios"], "get": summary["get_ratios"]}
 
 
 def main() -> None:
@@ -87,12 +96,16 @@ def main() -> None:
     r = asyncio.run(run(args.requests, args.rounds))
     print(
         f"create invoice: {r['create']:.0f} req/s, baseline insert {r['create_base']:.0f} req/s, "
-        f"ratio {r['create'] / r['create_base']:.2f}"
+        f"ratio {r['create_ratio']:.2f} (median of per-round ratios: {_fmt(r['create_ratios'])})"
     )
     print(
         f"get invoice:    {r['get']:.0f} req/s, baseline select {r['get_base']:.0f} req/s, "
-        f"ratio {r['get'] / r['get_base']:.2f}"
+        f"ratio {r['get_ratio']:.2f} (median of per-round ratios: {_fmt(r['get_ratios'])})"
     )
+
+
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
 
 
 if __name__ == "__main__":

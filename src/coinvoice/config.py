@@ -121,6 +121,11 @@ class Settings:
     webhook_retry_window_hours: float = 72.0
     webhook_poll_seconds: float = 5.0
     webhook_concurrency: int = 32
+    #: requests in flight to one merchant's endpoint at most, so that a slow or dead endpoint cannot hold
+    #: every slot and delay other merchants' deliveries
+    webhook_endpoint_concurrency: int = 16
+    #: delivered rows are deleted (with their attempts) this many days after delivery; 0 keeps them forever
+    webhook_retention_days: float = 30.0
     master_key: bytes = b""
     expiry_batch: int = 500
     smtp: SmtpSettings | None = None
@@ -443,6 +448,24 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return _hours(env, name, str(default), unit="seconds")
 
 
+def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, str(default)).strip()
+    if not raw.isdigit() or not raw.isascii() or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number >= {minimum}")
+    return int(raw)
+
+
+def _retention_days(env: Mapping[str, str]) -> float:
+    name = "COINVOICE_WEBHOOK_RETENTION_DAYS"
+    try:
+        value = float(env.get(name, "30"))  # a duration in days, not money
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of days (0: keep delivered webhooks forever)") from exc
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a number of days >= 0 (0: keep delivered webhooks forever)")
+    return value
+
+
 def _lookback(env: Mapping[str, str]) -> int:
     raw = env.get("COINVOICE_CHAIN_LOOKBACK_BLOCKS", "6")
     if not raw.strip().isdigit():
@@ -487,6 +510,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_retry_base_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_BASE_SECONDS", 60.0),
         webhook_retry_max_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_MAX_SECONDS", 3600.0),
         webhook_retry_window_hours=_hours(env, "COINVOICE_WEBHOOK_RETRY_WINDOW_HOURS", "72"),
+        webhook_concurrency=_count(env, "COINVOICE_WEBHOOK_CONCURRENCY", 32, minimum=1),
+        webhook_endpoint_concurrency=_count(env, "COINVOICE_WEBHOOK_ENDPOINT_CONCURRENCY", 16, minimum=1),
+        webhook_retention_days=_retention_days(env),
         master_key=_master_key(env, data_dir),
         token_contracts=_token_contracts(env),
         rates_urls=_rates_urls(env),

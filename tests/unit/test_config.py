@@ -192,6 +192,32 @@ def test_bad_webhook_timings_are_config_errors_naming_the_variable(load, value):
         load(COINVOICE_WEBHOOK_TIMEOUT_SECONDS=value)
 
 
+def test_webhook_concurrency_and_retention_are_read_from_the_environment(load):
+    s = load(
+        COINVOICE_WEBHOOK_CONCURRENCY="64",
+        COINVOICE_WEBHOOK_ENDPOINT_CONCURRENCY="4",
+        COINVOICE_WEBHOOK_RETENTION_DAYS="7.5",
+    )
+    assert (s.webhook_concurrency, s.webhook_endpoint_concurrency, s.webhook_retention_days) == (64, 4, 7.5)
+    assert load(COINVOICE_WEBHOOK_RETENTION_DAYS="0").webhook_retention_days == 0  # keep forever
+    d = load()
+    assert (d.webhook_concurrency, d.webhook_endpoint_concurrency, d.webhook_retention_days) == (32, 16, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("COINVOICE_WEBHOOK_CONCURRENCY", "0"),
+        ("COINVOICE_WEBHOOK_ENDPOINT_CONCURRENCY", "two"),
+        ("COINVOICE_WEBHOOK_RETENTION_DAYS", "-1"),
+        ("COINVOICE_WEBHOOK_RETENTION_DAYS", "nan"),
+    ],
+)
+def test_bad_webhook_concurrency_or_retention_is_a_config_error_naming_the_variable(load, name, value):
+    with pytest.raises(ConfigError, match=name):
+        load(**{name: value})
+
+
 def test_tron_api_key_and_request_rate_are_read_and_the_key_is_never_shown(load):
     s = load(COINVOICE_TRON_API_KEY=" secret-key ", COINVOICE_TRON_MAX_REQUESTS_PER_SECOND="2.5")
     assert s.chain("tron").api_key == "secret-key"

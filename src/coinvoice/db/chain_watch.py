@@ -144,19 +144,21 @@ async def rewind_cursor(conn: Conn, chain: str, fork: Cursor) -> None:
     )
 
 
+MATCH_ADDRESSES_SQL = (
+    "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, i.expires_at, i.payment_currency"
+    "  FROM unnest($2::text[]) AS o(address)"
+    "  JOIN addresses a ON a.chain = $1 AND NOT a.shared AND a.address = o.address"
+    "  JOIN invoices i ON i.id = a.invoice_id"
+)
+
+
 async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[asyncpg.Record]:
     """The allocated addresses among ``addresses`` with their invoice's quoted asset and expiry.
 
-    One probe of the unique (chain, address) index each, whatever the number of allocated addresses.
+    One probe of the hash index on own addresses each (sql/0012): one bucket page per output address, whatever
+    the number of allocated addresses (a small table is read whole and hashed instead).
     """
-    return await conn.fetch(
-        "SELECT a.address, a.id AS address_id, a.invoice_id, a.company_id, i.expires_at, i.payment_currency"
-        "  FROM unnest($2::text[]) AS o(address)"
-        "  JOIN addresses a ON a.chain = $1 AND NOT a.shared AND a.address = o.address"
-        "  JOIN invoices i ON i.id = a.invoice_id",
-        chain,
-        addresses,
-    )
+    return await conn.fetch(MATCH_ADDRESSES_SQL, chain, addresses)
 
 
 #: Statuses in which an invoice still waits for payment: its amount due must stay unique on a shared address.

@@ -39,6 +39,7 @@ class LeaderLock:
                 self._log.info("leading %s", self._what)
                 return conn
         except BaseException:
+            conn.terminate()  # it may hold the lock (cancelled after the server granted it): never pool that
             await self._pool.release(conn)
             raise
         await self._pool.release(conn)
@@ -51,6 +52,9 @@ class LeaderLock:
             try:
                 if not _lost(conn):
                     await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", self._key)
+            except BaseException:
+                conn.terminate()  # the pool does not reset sessions (db/pool.py): a held lock must not go back
+                raise
             finally:
                 await self._pool.release(conn)
 

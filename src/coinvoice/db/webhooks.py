@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,22 +13,55 @@ from coinvoice.db.connection import Conn, ConnOrPool
 
 CHANNEL = "coinvoice_webhooks"
 
-# Due, not held by a live lease, and no earlier event of the same invoice still pending.
+# The claim and the outcome are committed without waiting for the WAL flush (synchronous_commit off for that
+# one statement's transaction): a claim or an outcome lost in a database crash only makes the delivery due
+# again, so it is sent again (at least once), never lost. Everything the merchant's state depends on (the
+# invoice, its event and the delivery row itself) was committed durably by the writer.
+ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+MAX_EXAMINED = 1000
+
+# Due, not held by a live lease, and no earlier event of the same invoice still pending; fair between
+# endpoints (companies): each company with pending rows (found by a skip scan of the pending partition's
+# company index) gives at most its share, $4 ($6 for the companies in $5), oldest due first; the shares
+# together are ordered by due time and cut at $1. Per company, the ordering check looks at its
+# MAX_EXAMINED oldest due rows only, so a merchant with a long backlog blocked behind failing deliveries
+# costs every claim a bounded amount (it delays only that merchant's own later events).
 # The lease is next_attempt_at itself: a sender that dies leaves the row due again when it ends.
-CLAIM_SQL = """
-WITH due AS (
-    SELECT d.id FROM webhook_deliveries d
+# The claimed rows are updated by their ctid (locked, so it cannot change): a TID scan whatever the planner's
+# statistics of a queue that filled up a moment ago say.
+CLAIM_SQL = f"""
+WITH RECURSIVE pending_company AS (
+    (SELECT company_id AS id FROM webhook_deliveries WHERE state = 'pending' ORDER BY company_id LIMIT 1)
+  UNION ALL
+    SELECT (SELECT d.company_id FROM webhook_deliveries d
+             WHERE d.state = 'pending' AND d.company_id > c.id ORDER BY d.company_id LIMIT 1)
+      FROM pending_company c WHERE c.id IS NOT NULL),
+share AS (
+    SELECT c.id AS company_id, coalesce(q.free, $4) AS free
+      FROM pending_company c LEFT JOIN unnest($5::uuid[], $6::int[]) AS q(company_id, free) ON q.company_id = c.id
+     WHERE c.id IS NOT NULL),
+cand AS (
+    SELECT s.id, s.next_attempt_at FROM share, LATERAL (
+        SELECT o.id, o.next_attempt_at FROM (
+            SELECT d.id, d.invoice_id, d.event_seq, d.next_attempt_at FROM webhook_deliveries d
+             WHERE d.state = 'pending' AND d.company_id = share.company_id AND d.next_attempt_at <= now()
+             ORDER BY d.next_attempt_at
+             LIMIT {MAX_EXAMINED}) o
+         WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                            WHERE p.invoice_id = o.invoice_id AND p.state = 'pending' AND p.event_seq < o.event_seq)
+         LIMIT share.free) s
+     WHERE share.free > 0),
+due AS (
+    SELECT d.ctid AS tid FROM webhook_deliveries_pending d JOIN cand ON cand.id = d.id
      WHERE d.state = 'pending' AND d.next_attempt_at <= now()
-       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-                        WHERE p.invoice_id = d.invoice_id AND p.state = 'pending' AND p.event_seq < d.event_seq)
-     ORDER BY d.next_attempt_at
+     ORDER BY cand.next_attempt_at
      LIMIT $1
-       FOR UPDATE SKIP LOCKED)
-UPDATE webhook_deliveries w
+       FOR UPDATE OF d SKIP LOCKED)
+UPDATE webhook_deliveries_pending w
    SET next_attempt_at = now() + make_interval(secs => $2), claim_token = $3,
        attempts = w.attempts + 1, updated_at = now()
-  FROM due, events e, companies c
- WHERE w.id = due.id AND e.id = w.event_id AND c.id = w.company_id
+  FROM events e, companies c, {ASYNC_COMMIT}
+ WHERE w.ctid = ANY(ARRAY(SELECT tid FROM due)) AND e.id = w.event_id AND c.id = w.company_id
 RETURNING w.id, w.event_id, w.company_id, w.attempts, w.window_started_at, e.payload::text AS body, c.webhook_url,
           w.invoice_id, e.request_id,
           ARRAY(SELECT t.key_salt FROM api_tokens t
@@ -38,7 +72,7 @@ RETURNING w.id, w.event_id, w.company_id, w.attempts, w.window_started_at, e.pay
 
 # One statement records a batch of outcomes: the attempts, and each delivery's new state — only
 # while the reporting sender still holds the claim (a sender whose lease ran out reports its attempt only).
-FINISH_SQL = """
+FINISH_SQL = f"""
 WITH r AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[],
                          $7::int[], $8::timestamptz[], $9::timestamptz[], $10::text[])
@@ -50,8 +84,8 @@ UPDATE webhook_deliveries w
    SET state = r.state, next_attempt_at = coalesce(r.next_at, w.next_attempt_at), claim_token = NULL,
        last_status_code = r.status_code, last_error = r.error, updated_at = now(),
        delivered_at = CASE WHEN r.state = 'delivered' THEN r.attempted_at ELSE w.delivered_at END
-  FROM r
- WHERE w.id = r.id AND w.claim_token = r.token
+  FROM r, {ASYNC_COMMIT}
+ WHERE w.state = 'pending' AND w.id = ANY($1::uuid[]) AND w.id = r.id AND w.claim_token = r.token
 """
 
 
@@ -82,8 +116,23 @@ class Outcome:
     response_excerpt: str | None = None  # the start of the receiver's answer
 
 
-async def claim_due(pool: asyncpg.Pool, limit: int, lease_seconds: float, token: uuid.UUID) -> list[Claimed]:
-    rows = await pool.fetch(CLAIM_SQL, limit, lease_seconds, token)
+async def claim_due(
+    pool: asyncpg.Pool,
+    limit: int,
+    lease_seconds: float,
+    token: uuid.UUID,
+    *,
+    per_company: int | None = None,
+    free: Mapping[uuid.UUID, int] | None = None,
+) -> list[Claimed]:
+    """Claim up to ``limit`` due deliveries, at most ``per_company`` of one company, or ``free[company]`` for
+    the companies in ``free`` (0: none of theirs)."""
+    per_company = limit if per_company is None else per_company
+    free = free or {}
+    try:
+        rows = await pool.fetch(CLAIM_SQL, limit, lease_seconds, token, per_company, list(free), list(free.values()))
+    except asyncpg.TransactionRollbackError:  # a row moved to the done partition under the claim: claim again
+        return []
     return [
         Claimed(
             r["id"],
@@ -202,3 +251,20 @@ async def redeliver(conn: Conn, company_id: uuid.UUID, delivery_id: uuid.UUID) -
         )
         await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
     return True
+
+
+async def delete_delivered_before(pool: asyncpg.Pool, before: datetime, batch: int = 5000) -> int:
+    """Delete up to ``batch`` deliveries delivered before ``before``, with their attempts; how many were deleted.
+
+    Failed deliveries are kept (a merchant may still redeliver them); so is every event.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        ids = await conn.fetch(
+            "DELETE FROM webhook_deliveries WHERE (id, state) IN (SELECT id, state FROM webhook_deliveries"
+            "  WHERE state = 'delivered' AND delivered_at < $1 ORDER BY delivered_at LIMIT $2)"
+            " RETURNING id",
+            before,
+            batch,
+        )
+        await conn.execute("DELETE FROM webhook_attempts WHERE delivery_id = ANY($1::uuid[])", [r["id"] for r in ids])
+    return len(ids)

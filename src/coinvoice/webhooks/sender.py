@@ -8,7 +8,7 @@ import logging
 import random
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -44,9 +44,11 @@ class WebhookSender:
         self.http = http
         self.settings = settings
         self.token = uuid.uuid4()  # this sender's claims
-        self._inflight: dict[uuid.UUID, asyncio.Task[db.Outcome]] = {}
+        self._inflight: dict[uuid.UUID, tuple[asyncio.Task[db.Outcome], uuid.UUID]] = {}  # id -> (task, company)
         self._ready: deque[db.Claimed] = deque()  # claimed, waiting for a free slot
+        self._held: Counter[uuid.UUID] = Counter()  # claimed and not yet finished, per company (endpoint)
         self._changed = asyncio.Event()
+        self._news = True  # something may have fallen due that the last claim did not see
         self._draining = False
         self._timer: asyncio.TimerHandle | None = None
         self._wakers: set[asyncio.Task[None]] = set()
@@ -56,12 +58,21 @@ class WebhookSender:
 
     @property
     def lease_seconds(self) -> float:
-        return self.settings.webhook_timeout_seconds * 2 + 1  # a dead sender's claims come back after this
+        # a dead sender's claims come back after this; a claim may wait for its endpoint's requests before
+        # its own: as many timeouts as rounds of the endpoint's limit fit in what one endpoint may hold, plus one
+        held = 2 * self.settings.webhook_concurrency
+        rounds = -(-held // self._endpoint_limit)
+        return self.settings.webhook_timeout_seconds * (rounds + 1) + 1
+
+    @property
+    def _endpoint_limit(self) -> int:
+        return min(self.settings.webhook_endpoint_concurrency, self.settings.webhook_concurrency)
 
     def wake(self, *_: object) -> None:
         """Deliver promptly (a NOTIFY arrived, or a retry fell due)."""
         if self._closed:
             return
+        self._news = True
         if self._draining:
             self._changed.set()
             return
@@ -80,6 +91,7 @@ class WebhookSender:
 
     async def drain(self) -> None:
         """Send everything due now, keeping up to ``webhook_concurrency`` requests in flight."""
+        self._news = True
         if self._draining or self._closed:
             self._changed.set()
             return
@@ -88,29 +100,66 @@ class WebhookSender:
             conc = self.settings.webhook_concurrency
             while not self._closed:
                 self._changed.clear()
-                # claim ahead (up to one batch beyond the slots) in batches of half the slots or more,
+                # claim ahead (up to two batches beyond the slots) in batches of half the slots or more,
                 # so that slots never wait for the database while work is due
-                room = 2 * conc - len(self._inflight) - len(self._ready)
-                if room >= max(1, conc // 2) or (room > 0 and not self._inflight and not self._ready):
-                    self._ready.extend(await db.claim_due(self.pool, room, self.lease_seconds, self.token))
-                    self._start_ready()
+                room = 3 * conc - len(self._inflight) - len(self._ready)
+                claimed: list[db.Claimed] = []
+                skipped = bool(self._held)  # endpoints with deliveries held may be skipped by this claim
+                if (room >= max(1, conc // 2) or (room > 0 and not self._inflight and not self._ready)) and (
+                    self._news or self._freed()
+                ):
+                    claimed = await self._claim(room)
                 if not self._inflight and not self._ready and not self._recording:
+                    if skipped and not claimed:
+                        continue  # they finished meanwhile: claim once more without skipping any
                     break
                 await self._changed.wait()
         finally:
             self._draining = False
         await self._schedule_next()
 
+    def _freed(self) -> bool:
+        """Whether an endpoint this sender holds deliveries of may be claimed for again (see _claim)."""
+        return not self._held or any(n <= self.settings.webhook_concurrency for n in self._held.values())
+
+    async def _claim(self, room: int) -> list[db.Claimed]:
+        """Claim up to ``room`` due deliveries, per endpoint (company) at most twice the global concurrency held
+        (its endpoint limit in flight, the rest waiting for it). An endpoint is claimed for again only when the
+        concurrency's worth is free: one busy endpoint makes batches, not a claim per delivery, and never holds
+        so much that others' deliveries cannot be claimed (the claim-ahead is three times the concurrency)."""
+        conc = self.settings.webhook_concurrency
+        free = {c: 2 * conc - n for c, n in self._held.items()}
+        free = {c: n if n >= conc else 0 for c, n in free.items()}
+        self._news = False
+        claimed = await db.claim_due(self.pool, room, self.lease_seconds, self.token, per_company=2 * conc, free=free)
+        if len(claimed) == room:
+            self._news = True  # cut by room: more may be due
+        for c in claimed:
+            self._held[c.company_id] += 1
+        self._ready.extend(claimed)
+        self._start_ready()
+        return claimed
+
+    def _release_hold(self, company_id: uuid.UUID) -> None:
+        self._held[company_id] -= 1
+        if self._held[company_id] <= 0:
+            del self._held[company_id]
+
     def _done(self, task: asyncio.Task[db.Outcome]) -> None:
         if task.cancelled():
             return
         if (exc := task.exception()) is not None:  # a bug, not a delivery failure: the lease brings it back
             log.error("webhook delivery task crashed", exc_info=exc)
-            self._inflight = {k: t for k, t in self._inflight.items() if t is not task}
+            for key, (t, company_id) in list(self._inflight.items()):
+                if t is task:
+                    del self._inflight[key]
+                    self._release_hold(company_id)
+            self._start_ready()
             self._changed.set()
             return
         outcome = task.result()
-        self._inflight.pop(outcome.id, None)  # the slot is free; the row stays leased until recorded
+        if (entry := self._inflight.pop(outcome.id, None)) is not None:  # the slot is free; the row stays leased
+            self._release_hold(entry[1])
         self._start_ready()
         self._outcomes.append(outcome)
         self._changed.set()
@@ -118,11 +167,23 @@ class WebhookSender:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     def _start_ready(self) -> None:
-        while self._ready and len(self._inflight) < self.settings.webhook_concurrency and not self._closed:
+        """Start waiting deliveries while slots are free, none beyond its endpoint's limit in flight."""
+        conc, limit = self.settings.webhook_concurrency, self._endpoint_limit
+        if not self._ready or len(self._inflight) >= conc or self._closed:
+            return
+        flying = Counter(company_id for _, company_id in self._inflight.values())
+        waiting: deque[db.Claimed] = deque()
+        while self._ready and len(self._inflight) < conc:
             claimed = self._ready.popleft()
+            if flying[claimed.company_id] >= limit:
+                waiting.append(claimed)  # its endpoint is busy: keep its place, let others pass
+                continue
+            flying[claimed.company_id] += 1
             task = asyncio.get_running_loop().create_task(self._deliver(claimed))
-            self._inflight[claimed.id] = task
+            self._inflight[claimed.id] = (task, claimed.company_id)
             task.add_done_callback(self._done)
+        waiting.extend(self._ready)
+        self._ready = waiting
 
     @property
     def _recording(self) -> bool:
@@ -217,15 +278,16 @@ class WebhookSender:
         self._closed = True
         if self._timer:
             self._timer.cancel()
-        tasks = list(self._inflight.values())
+        tasks = [task for task, _ in self._inflight.values()]
         for task in tasks:
             task.cancel()
         self._changed.set()
         await asyncio.gather(*tasks, *self._wakers, return_exceptions=True)
         if self._flusher:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        abandoned = [d for d, t in self._inflight.items() if t.cancelled()] + [c.id for c in self._ready]
+        abandoned = [d for d, (t, _) in self._inflight.items() if t.cancelled()] + [c.id for c in self._ready]
         self._ready.clear()
+        self._held.clear()
         if abandoned:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await db.release(self.pool, self.token, abandoned)

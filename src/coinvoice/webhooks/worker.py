@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
@@ -73,3 +74,24 @@ def install_webhook_sender(app: web.Application) -> None:
             await app[WEBHOOK_SENDER].drain()
 
     app[JOBS].append(Job("webhook-sender", poll, app[SETTINGS].webhook_poll_seconds))
+    if app[SETTINGS].webhook_retention_days > 0:
+
+        async def retention() -> None:
+            await delete_expired_deliveries(app[POOL], app[SETTINGS])
+
+        app[JOBS].append(Job("webhook-retention", retention, RETENTION_JOB_SECONDS))
+
+
+RETENTION_JOB_SECONDS = 3600.0
+
+
+async def delete_expired_deliveries(pool: asyncpg.Pool, settings: Settings) -> int:
+    """Delete deliveries delivered more than COINVOICE_WEBHOOK_RETENTION_DAYS ago, with their attempts, in
+    batches (short transactions); how many were deleted."""
+    before = datetime.now(UTC) - timedelta(days=settings.webhook_retention_days)
+    deleted = 0
+    while (n := await db.delete_delivered_before(pool, before)) > 0:
+        deleted += n
+    if deleted:
+        log.info("deleted %d webhook deliveries delivered before %s", deleted, before.isoformat(timespec="seconds"))
+    return deleted
