@@ -110,6 +110,7 @@ async def test_viewer_reads_but_the_server_refuses_every_change(dash, clients):
         ("/dashboard/invoices/new", {"currency": "eur", "item_name": "X", "item_price": "1"}),
         (f"/dashboard/invoices/{inv['id']}/decide", {"decision": "accept"}),
         (f"/dashboard/deposits/{uuid.uuid4()}/dismiss", {}),
+        (f"/dashboard/deposits/{uuid.uuid4()}/accept", {"invoice_id": inv["id"]}),
         (f"/dashboard/invoices/{inv['id']}/deliveries/{uuid.uuid4()}/redeliver", {}),
     ]
     tokens_before = await dash.pool.fetchval("SELECT count(*) FROM api_tokens")
