@@ -14,13 +14,12 @@ from playwright.async_api import expect
 from coinvoice.appkeys import SETTINGS
 from coinvoice.services.account import set_webhook_url
 from tests.browser.tab import opened
-from tests.browser.test_pay_axe import RUN_AXE, axe_source
+from tests.browser.test_pay_axe import RUN_AXE
 from tests.chains.test_derive_litecoind import TPUB_84, litecoind_receive_addresses
 from tests.dashboard.support import PASSWORD, add_user
 from tests.pay.gateway import Gateway
 from tests.webhooks.receiver import Receiver
 
-__all__ = ["axe_source"]
 WATCH = 20_000  # ms: the watcher polls every second; mempool detection and one block
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
