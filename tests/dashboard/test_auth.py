@@ -137,6 +137,9 @@ async def test_viewer_reads_but_the_server_refuses_every_change(dash, clients):
         (f"/dashboard/invoices/{inv['id']}/decide", {"decision": "accept"}),
         (f"/dashboard/deposits/{uuid.uuid4()}/dismiss", {}),
         (f"/dashboard/deposits/{uuid.uuid4()}/accept", {"invoice_id": inv["id"]}),
+        ("/dashboard/users", {"email": "new@shop.example", "role": "owner"}),
+        (f"/dashboard/users/{uuid.uuid4()}/role", {"role": "owner"}),
+        (f"/dashboard/users/{uuid.uuid4()}/remove", {}),
         (f"/dashboard/invoices/{inv['id']}/deliveries/{uuid.uuid4()}/redeliver", {}),
     ]
     tokens_before = await dash.pool.fetchval("SELECT count(*) FROM api_tokens")

@@ -32,6 +32,7 @@ async def test_every_page_renders_for_a_signed_in_owner(dash, clients):
         "/dashboard/settings",
         "/dashboard/wallets",
         "/dashboard/keys",
+        "/dashboard/users",
         "/dashboard/password",
     ):
         status, html = await me.get(path)
