@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -114,6 +115,8 @@ class Settings:
     #: blocks below the tip a chain watcher starts from when it has no cursor yet
     chain_lookback_blocks: int = 6
     webhook_allow_private: bool = False
+    #: reverse proxies whose X-Forwarded-For names the client (COINVOICE_TRUSTED_PROXIES; see net/client_ip.py)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # webhook sender: request timeout, retry backoff (base doubling to max, with jitter) for a window
     webhook_timeout_seconds: float = 10.0
     webhook_retry_base_seconds: float = 60.0
@@ -421,6 +424,20 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     return raw in ("1", "true", "yes")
 
 
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """COINVOICE_TRUSTED_PROXIES: comma-separated addresses or CIDR blocks (``10.0.0.0/8, ::1``); empty: none."""
+    out = []
+    for part in env.get("COINVOICE_TRUSTED_PROXIES", "").split(","):
+        if part := part.strip():
+            try:
+                out.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"COINVOICE_TRUSTED_PROXIES: {part!r} is not an IP address or CIDR block (e.g. 10.0.0.0/8)"
+                ) from None
+    return tuple(out)
+
+
 def _master_key(env: Mapping[str, str], data_dir: Path) -> bytes:
     raw = env.get("COINVOICE_MASTER_KEY")
     if raw:
@@ -506,6 +523,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         unlimited_open_hours=_hours(env, "COINVOICE_UNLIMITED_OPEN_HOURS", "720"),
         chain_lookback_blocks=_lookback(env),
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+        trusted_proxies=_trusted_proxies(env),
         webhook_timeout_seconds=_seconds(env, "COINVOICE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
         webhook_retry_base_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_BASE_SECONDS", 60.0),
         webhook_retry_max_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_MAX_SECONDS", 3600.0),

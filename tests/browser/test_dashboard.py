@@ -137,10 +137,13 @@ async def test_every_page_is_inert_to_hostile_text_usable_at_390px_and_passes_ax
 ):
     inv = await gateway.create_invoice(items=[{"name": HOSTILE, "price": "5"}])
     await gateway.fill(inv["id"])
+    await gateway.add_deposit(inv["id"], 1000, 1, "pending")  # shown as not credited, with its Accept form
+    await gateway.pool.execute("UPDATE deposits SET credited = false, reason = 'wrong_asset'")
     email = await add_user(gateway)
     viewer = await add_user(gateway, "viewer")
     paths = ["/dashboard/invoices", f"/dashboard/invoices/{inv['id']}", "/dashboard/invoices/new",
-             "/dashboard/deposits", "/dashboard/settings", "/dashboard/wallets", "/dashboard/keys"]  # fmt: skip
+             "/dashboard/deposits", "/dashboard/settings", "/dashboard/wallets", "/dashboard/keys",
+             "/dashboard/users"]  # fmt: skip
     for who in (email, viewer):
         for scheme in ("light", "dark"):
             async with opened(browser, width=390, height=844, color_scheme=scheme) as tab:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from coinvoice.services.invoices import expire_due_invoices
 from tests.chains.watch_support import (
     address_of,
     deposit_rows,
     due,
     event_types,
+    expire_invoice,
     ltc_invoice,
     make_watcher,
     pay_in_two_outputs,
@@ -136,18 +136,11 @@ async def test_confirmations_setting_holds_an_invoice_in_processing(api, merchan
         await watcher.close()
 
 
-async def _expire(pool, ltc_settings, invoice_id: str, ago: timedelta) -> None:
-    await pool.execute(
-        "UPDATE invoices SET expires_at = $2 WHERE id = $1", uuid.UUID(invoice_id), datetime.now(UTC) - ago
-    )
-    assert await expire_due_invoices(pool, ltc_settings) == 1
-
-
 async def test_payment_after_expiry_is_recorded_and_reported_as_late(
     api, merchant, pool, litecoind, watcher, ltc_settings
 ):
     view = await ltc_invoice(api, merchant)
-    await _expire(pool, ltc_settings, view["id"], timedelta(minutes=1))
+    await expire_invoice(pool, ltc_settings, view["id"], timedelta(minutes=1))
     litecoind.send(address_of(view), due(view))
     await watcher.poll()
     litecoind.mine(1)
@@ -175,7 +168,7 @@ async def test_payment_after_the_late_window_is_recorded_not_credited_with_a_war
     api, merchant, pool, litecoind, watcher, ltc_settings, caplog
 ):
     view = await ltc_invoice(api, merchant)
-    await _expire(pool, ltc_settings, view["id"], timedelta(hours=ltc_settings.late_payment_hours + 1))
+    await expire_invoice(pool, ltc_settings, view["id"], timedelta(hours=ltc_settings.late_payment_hours + 1))
     litecoind.send(address_of(view), due(view))
     with caplog.at_level(logging.WARNING, logger="coinvoice.services.deposits"):
         await watcher.poll()

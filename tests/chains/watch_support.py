@@ -8,6 +8,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from coinvoice.chains.utxo.rpc import BitcoinRpc
 from coinvoice.chains.utxo.watcher import UtxoWatcher
 from coinvoice.config import Settings
 from coinvoice.services import deposits
+from coinvoice.services.invoices import expire_due_invoices
 from tests.conftest import TPUB
 from tests.support.litecoind import MINER_WALLET, LitecoinNode
 
@@ -77,6 +79,14 @@ async def filled_invoice(api, company: dict[str, str], code: str, price: str = "
     assert status == 200, view
     assert view["status"] == "pending"
     return view
+
+
+async def expire_invoice(pool: asyncpg.Pool, settings: Settings, invoice_id: str, ago: timedelta) -> None:
+    """Make an open invoice expire ``ago`` before now, through the expiry job (its event written)."""
+    await pool.execute(
+        "UPDATE invoices SET expires_at = $2 WHERE id = $1", uuid.UUID(invoice_id), datetime.now(UTC) - ago
+    )
+    assert await expire_due_invoices(pool, settings) == 1
 
 
 async def view_of(api, invoice_id: str) -> dict[str, Any]:

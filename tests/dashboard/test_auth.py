@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import uuid
 
 import pytest
@@ -70,6 +71,31 @@ async def test_one_address_is_throttled_across_accounts(dash, clients):
     assert await me.sign_in(email, PASSWORD) == 429
 
 
+async def test_behind_a_trusted_proxy_the_throttle_counts_the_forwarded_client(start_gateway, clients):
+    gw = await start_gateway(trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),))
+    email = await add_user(gw)
+    me = clients(gw)
+    # the proxy appends the client it saw; anything left of it is the client's own (forgeable) claim
+    first = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+    for i in range(dashboard_users.ADDRESS_LIMIT):
+        assert await me.sign_in(f"nobody{i}@shop.example", "wrong password!", headers=first) == 401
+    assert {r["ip"] for r in await gw.pool.fetch("SELECT ip FROM dashboard_signin_failures")} == {"203.0.113.7"}
+    assert await me.sign_in(email, PASSWORD, headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}) == 429
+    # another client behind the same proxy is not held back by the first one's failures
+    other = clients(gw)
+    assert await other.sign_in(email, PASSWORD, headers={"X-Forwarded-For": "203.0.113.8"}) == 200
+
+
+async def test_an_untrusted_peers_forwarded_for_is_ignored(dash, clients):
+    email = await add_user(dash)
+    me = clients(dash)
+    for i in range(dashboard_users.ADDRESS_LIMIT):
+        spoofed = {"X-Forwarded-For": f"203.0.113.{i}"}  # a new "address" each time would dodge the throttle
+        assert await me.sign_in(f"nobody{i}@shop.example", "wrong password!", headers=spoofed) == 401
+    assert {r["ip"] for r in await dash.pool.fetch("SELECT ip FROM dashboard_signin_failures")} == {"127.0.0.1"}
+    assert await me.sign_in(email, PASSWORD, headers={"X-Forwarded-For": "203.0.113.200"}) == 429
+
+
 async def test_forms_without_the_csrf_token_are_refused(dash, clients):
     email = await add_user(dash)
     me = clients(dash)
@@ -110,6 +136,10 @@ async def test_viewer_reads_but_the_server_refuses_every_change(dash, clients):
         ("/dashboard/invoices/new", {"currency": "eur", "item_name": "X", "item_price": "1"}),
         (f"/dashboard/invoices/{inv['id']}/decide", {"decision": "accept"}),
         (f"/dashboard/deposits/{uuid.uuid4()}/dismiss", {}),
+        (f"/dashboard/deposits/{uuid.uuid4()}/accept", {"invoice_id": inv["id"]}),
+        ("/dashboard/users", {"email": "new@shop.example", "role": "owner"}),
+        (f"/dashboard/users/{uuid.uuid4()}/role", {"role": "owner"}),
+        (f"/dashboard/users/{uuid.uuid4()}/remove", {}),
         (f"/dashboard/invoices/{inv['id']}/deliveries/{uuid.uuid4()}/redeliver", {}),
     ]
     tokens_before = await dash.pool.fetchval("SELECT count(*) FROM api_tokens")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from markupsafe import escape
 
@@ -31,6 +32,7 @@ async def test_every_page_renders_for_a_signed_in_owner(dash, clients):
         "/dashboard/settings",
         "/dashboard/wallets",
         "/dashboard/keys",
+        "/dashboard/users",
         "/dashboard/password",
     ):
         status, html = await me.get(path)
@@ -221,3 +223,36 @@ async def test_a_credited_deposit_cannot_be_dismissed(dash, clients):
     assert status == 409
     status, _ = await me.post(f"/dashboard/deposits/{uuid.uuid4()}/dismiss", {})
     assert status == 404
+
+
+async def test_a_deposit_not_credited_is_accepted_into_another_invoice_by_the_form_with_the_apis_events(dash, clients):
+    me = await _owner(dash, clients)
+    first = await dash.create_invoice()
+    await dash.fill(first["id"])
+    second = await dash.create_invoice()
+    filled = await dash.fill(second["id"])
+    units = int(Decimal(filled["paymentDetails"]["amount"]).scaleb(8))
+    await dash.add_deposit(first["id"], units, 100, "pending")
+    await dash.pool.execute("UPDATE deposits SET credited = false, reason = 'wrong_asset'")
+    deposit_id = await dash.pool.fetchval("SELECT id FROM deposits")
+    status, html = await me.get("/dashboard/deposits")
+    assert status == 200 and f'action="/dashboard/deposits/{deposit_id}/accept"' in html
+
+    status, html = await me.post(f"/dashboard/deposits/{deposit_id}/accept", {"invoice_id": "not an id"})
+    assert status == 400 and "Enter the id of the invoice" in html
+    status, html = await me.post(f"/dashboard/deposits/{deposit_id}/accept", {"invoice_id": str(uuid.uuid4())})
+    assert status == 404 and "No invoice of yours" in html
+    status, html = await me.post(f"/dashboard/deposits/{deposit_id}/accept", {}, csrf="forged")
+    assert status == 403
+    assert await dash.pool.fetchval("SELECT credited FROM deposits") is False
+
+    status, html = await me.post(f"/dashboard/deposits/{deposit_id}/accept", {"invoice_id": second["id"]})
+    assert status == 200 and f"Deposit accepted into invoice {second['id']}" in html
+    assert "Every deposit was credited" in html
+    view = await dash.view(second["id"])
+    assert view["status"] == "done" and view["paymentDetails"]["remaining"] == "0"
+    assert (await dash.view(first["id"]))["status"] == "pending"
+    types = await dash.pool.fetch("SELECT type FROM events WHERE invoice_id = $1 ORDER BY seq", uuid.UUID(second["id"]))
+    assert [t["type"] for t in types][-2:] == ["deposit.accepted", "invoice.done"]
+    status, html = await me.post(f"/dashboard/deposits/{deposit_id}/accept", {"invoice_id": second["id"]})
+    assert status == 409 and "already counts toward an invoice" in html

@@ -313,6 +313,30 @@ CASES = [
         [],
         now=AFTER,
     ),
+    Case(
+        "an expired invoice with a deposit the merchant accepted (seen after expiry) is done",
+        inv(Status.EXPIRED),
+        [DepositFacts(DUE, 1, AFTER + timedelta(days=2), accepted=True)],
+        Status.DONE,
+        ["invoice.done"],
+        now=AFTER + timedelta(days=2),
+    ),
+    Case(
+        "the same late deposit not accepted leaves it expired",
+        inv(Status.EXPIRED),
+        [DepositFacts(DUE, 1, AFTER + timedelta(days=2))],
+        Status.EXPIRED,
+        [],
+        now=AFTER + timedelta(days=2),
+    ),
+    Case(
+        "an accepted deposit still waits for its confirmations",
+        inv(Status.EXPIRED),
+        [DepositFacts(DUE, 0, AFTER, accepted=True)],
+        Status.PROCESSING,
+        ["invoice.processing"],
+        now=AFTER,
+    ),
 ]
 
 

@@ -399,6 +399,7 @@ async def lock_invoice_facts(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Recor
 
 async def invoice_deposits(conn: Conn, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT amount_units, confirmations, seen_at, state FROM deposits WHERE invoice_id = $1 AND credited",
+        "SELECT amount_units, confirmations, seen_at, state, accepted_at IS NOT NULL AS accepted FROM deposits"
+        " WHERE invoice_id = $1 AND credited",
         invoice_id,
     )

@@ -124,3 +124,30 @@ async def forget_failure(conn: ConnOrPool, row_id: int) -> None:
 
 async def clear_failures(conn: ConnOrPool, email: str) -> None:
     await conn.execute("DELETE FROM dashboard_signin_failures WHERE email = $1", email)
+
+
+async def company_users(conn: ConnOrPool, company_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A company's users, oldest first, with whether each has a password and how many live sessions."""
+    return await conn.fetch(
+        "SELECT u.id, u.email, u.role, u.created_at, u.password_hash IS NOT NULL AS has_password,"
+        " (SELECT count(*) FROM dashboard_sessions s WHERE s.user_id = u.id AND s.expires_at > now()) AS sessions"
+        " FROM dashboard_users u WHERE u.company_id = $1 ORDER BY u.created_at, u.email",
+        company_id,
+    )
+
+
+async def lock_company_roles(conn: Conn, company_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Every user's role in the company, the rows locked until the transaction ends (the last-owner rule)."""
+    rows = await conn.fetch(
+        "SELECT id, role FROM dashboard_users WHERE company_id = $1 ORDER BY id FOR UPDATE", company_id
+    )
+    return {r["id"]: r["role"] for r in rows}
+
+
+async def set_role(conn: Conn, user_id: uuid.UUID, role: str) -> None:
+    await conn.execute("UPDATE dashboard_users SET role = $2 WHERE id = $1", user_id, role)
+
+
+async def delete_user(conn: Conn, user_id: uuid.UUID) -> None:
+    """Remove a user; their sessions and sign-in links go with them (ON DELETE CASCADE)."""
+    await conn.execute("DELETE FROM dashboard_users WHERE id = $1", user_id)

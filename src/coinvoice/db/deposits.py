@@ -1,4 +1,4 @@
-"""SQL for reading deposits: one by id, and a company's deposits newest first with filters."""
+"""SQL for deposits: one by id, a company's deposits newest first with filters, dismissing and accepting one."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from coinvoice.db.connection import Conn, ConnOrPool
 _COLUMNS = (
     "SELECT d.id, d.company_id, d.invoice_id, d.chain, d.address, d.tag, d.txid, d.output_index, d.asset,"
     " d.contract, d.amount_units::text AS amount_units, d.credited, d.reason, d.late, d.block_height,"
-    " d.confirmations, d.state, d.seen_at FROM deposits d"
+    " d.confirmations, d.state, d.seen_at, d.accepted_at, d.accepted_reason FROM deposits d"
 )
 
 
@@ -64,3 +64,35 @@ async def dismiss(conn: Conn, company_id: uuid.UUID, deposit_id: uuid.UUID, now:
         return "already"
     await conn.execute("UPDATE deposits SET dismissed_at = $2, updated_at = $2 WHERE id = $1", deposit_id, now)
     return "dismissed"
+
+
+async def lock_for_accept(conn: Conn, company_id: uuid.UUID, deposit_id: uuid.UUID) -> asyncpg.Record | None:
+    """A company's deposit, its row locked until the transaction ends (before its invoice, as the watcher does)."""
+    return await conn.fetchrow(
+        "SELECT id, asset, credited, reason, state, dismissed_at FROM deposits WHERE id = $1 AND company_id = $2"
+        " FOR UPDATE",
+        deposit_id,
+        company_id,
+    )
+
+
+async def lock_target_invoice(conn: Conn, company_id: uuid.UUID, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+    """The invoice a deposit is to be accepted into, locked: its status, kind and quoted payment asset."""
+    return await conn.fetchrow(
+        "SELECT id, status, kind, payment_currency, resolution FROM invoices"
+        " WHERE id = $1 AND company_id = $2 AND deleted_at IS NULL FOR UPDATE",
+        invoice_id,
+        company_id,
+    )
+
+
+async def credit_accepted(conn: Conn, deposit_id: uuid.UUID, invoice_id: uuid.UUID, now: datetime) -> None:
+    """Credit a deposit to ``invoice_id`` by the merchant's decision: it counts as if it had arrived in time
+    (``late`` false); why it was not credited before stays in ``accepted_reason``."""
+    await conn.execute(
+        "UPDATE deposits SET invoice_id = $2, credited = true, accepted_reason = reason, reason = NULL,"
+        " late = false, accepted_at = $3, updated_at = $3 WHERE id = $1",
+        deposit_id,
+        invoice_id,
+        now,
+    )

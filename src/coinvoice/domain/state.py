@@ -23,6 +23,7 @@ class DepositFacts:
     confirmations: int
     seen_at: datetime
     orphaned: bool = False
+    accepted: bool = False  # the merchant accepted it into the invoice: it counts as if it arrived in time
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,8 @@ def within_limit(paid: int, due: int, policy: Policy) -> bool:
 
 
 def derive_status(inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime, policy: Policy) -> Status:
-    """The status an invoice should have now. Late deposits (seen at or after expiry) do not count."""
+    """The status an invoice should have now. Late deposits (seen at or after expiry) do not count, unless the
+    merchant accepted them into the invoice."""
     if inv.status in TERMINAL or inv.status is Status.CREATED:
         return inv.status
     if inv.resolution == "accepted":
@@ -71,7 +73,7 @@ def derive_status(inv: InvoiceFacts, deposits: list[DepositFacts], now: datetime
     if inv.resolution == "rejected":
         return Status.REFUNDED
     assert inv.expires_at is not None and inv.due_units is not None, "a filled invoice has expiry and due"
-    on_time = [d for d in deposits if not d.orphaned and d.seen_at < inv.expires_at]
+    on_time = [d for d in deposits if not d.orphaned and (d.accepted or d.seen_at < inv.expires_at)]
     if not on_time:
         return Status.EXPIRED if now >= inv.expires_at else Status.PENDING
     if any(d.confirmations < policy.confirmations for d in on_time):
@@ -98,7 +100,7 @@ def derive_unlimited_status(inv: InvoiceFacts, deposits: list[DepositFacts], now
     assert inv.expires_at is not None, "a filled invoice has an expiry"
     if now < inv.expires_at:
         return Status.PENDING
-    on_time = [d for d in deposits if not d.orphaned and d.seen_at < inv.expires_at]
+    on_time = [d for d in deposits if not d.orphaned and (d.accepted or d.seen_at < inv.expires_at)]
     if not on_time:
         return Status.EXPIRED
     if any(d.confirmations < policy.confirmations for d in on_time):

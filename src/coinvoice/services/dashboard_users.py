@@ -1,4 +1,4 @@
-"""Dashboard users: create (CLI), sign in with an argon2id password or a one-time link, sessions, throttling."""
+"""Dashboard users: create (CLI or an owner's invitation), list, change role, remove; sign in with an argon2id password or a one-time link, sessions, throttling."""
 
 from __future__ import annotations
 
@@ -85,8 +85,7 @@ async def create_user(
     email = normalize_email(email)
     if email_problem(email):
         raise Invalid("invalid_email", "email must be a valid email address", "email")
-    if role not in ROLES:
-        raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}", "role")
+    _check_role(role)
     if password is not None:
         _check_password(password)
     user_id = uuid.uuid4()
@@ -173,3 +172,52 @@ async def sign_out(pool: asyncpg.Pool, token: str) -> None:
 async def sign_out_everywhere(pool: asyncpg.Pool, user: DashboardUser) -> None:
     """End every session of the user, in every browser."""
     await db.delete_user_sessions(pool, user.id)
+
+
+async def list_users(pool: asyncpg.Pool, company_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(r["id"]),
+            "email": r["email"],
+            "role": r["role"],
+            "createdAt": r["created_at"],
+            "hasPassword": r["has_password"],
+            "sessions": int(r["sessions"]),
+        }
+        for r in await db.company_users(pool, company_id)
+    ]
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}", "role")
+
+
+async def _locked_roles(conn: Any, company_id: uuid.UUID, user_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    roles: dict[uuid.UUID, str] = await db.lock_company_roles(conn, company_id)
+    if user_id not in roles:
+        raise NotFound("user_not_found", "no user of this company with this id", "id")
+    return roles
+
+
+def _keep_an_owner(roles: dict[uuid.UUID, str], user_id: uuid.UUID, what: str) -> None:
+    if roles[user_id] == "owner" and sum(1 for r in roles.values() if r == "owner") == 1:
+        raise Conflict("last_owner", f"cannot {what} the company's last owner: make another user owner first", "id")
+
+
+async def change_role(pool: asyncpg.Pool, company_id: uuid.UUID, user_id: uuid.UUID, role: str) -> None:
+    """Make a user owner or viewer (effective on their next request); the last owner cannot be demoted."""
+    _check_role(role)
+    async with pool.acquire() as conn, conn.transaction():
+        roles = await _locked_roles(conn, company_id, user_id)
+        if role != "owner":
+            _keep_an_owner(roles, user_id, "demote")
+        await db.set_role(conn, user_id, role)
+
+
+async def remove_user(pool: asyncpg.Pool, company_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """Remove a user of the company, ending their sessions and unused sign-in links; never the last owner."""
+    async with pool.acquire() as conn, conn.transaction():
+        roles = await _locked_roles(conn, company_id, user_id)
+        _keep_an_owner(roles, user_id, "remove")
+        await db.delete_user(conn, user_id)

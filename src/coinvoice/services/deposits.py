@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 import asyncpg
 
@@ -110,11 +111,11 @@ async def record_transfers(
             late_new.setdefault(r["invoice_id"], []).append(r)
     invoice_ids = list(dict.fromkeys(r["invoice_id"] for r in changed if r["credited"]))
     await rederive(conn, settings, invoice_ids, now, late_new)
-    await _report_credited(conn, settings, [r for r in changed if r["inserted"] and r["credited"]], now)
+    await report_credited(conn, settings, [r for r in changed if r["inserted"] and r["credited"]], now)
     return invoice_ids
 
 
-async def _report_credited(conn: Conn, settings: Settings, new: list[asyncpg.Record], now: datetime) -> None:
+async def report_credited(conn: Conn, settings: Settings, new: list[Any], now: datetime) -> None:
     """An any-amount invoice reports every deposit credited to it, with the running total, as it arrives."""
     if not new:
         return
@@ -194,7 +195,9 @@ async def rederive(
         decimals = inv["decimals"] if inv["decimals"] is not None else PAYMENT_ASSETS[code].decimals
         facts = InvoiceFacts(Status(inv["status"]), inv["expires_at"], due, inv["resolution"])
         deposits = [
-            DepositFacts(int(d["amount_units"]), d["confirmations"], d["seen_at"], d["state"] == "orphaned")
+            DepositFacts(
+                int(d["amount_units"]), d["confirmations"], d["seen_at"], d["state"] == "orphaned", d["accepted"]
+            )
             for d in await db.invoice_deposits(conn, invoice_id)
         ]
         policy = await _policy(conn, settings, inv["company_id"], code, decimals)

@@ -58,9 +58,15 @@ async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Eve
 
 
 async def emit_deposit_event(
-    conn: Conn, settings: Settings, type: str, deposit_id: uuid.UUID, now: datetime
+    conn: Conn,
+    settings: Settings,
+    type: str,
+    deposit_id: uuid.UUID,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> uuid.UUID:
-    """Record an event about one deposit (``deposit.not_credited``); call inside the transaction that wrote it."""
+    """Record an event about one deposit (``deposit.not_credited``); call inside the transaction that wrote it.
+    ``extra`` adds fields to the payload (a merchant decision's message)."""
     row = await db_deposits.fetch_deposit(conn, deposit_id)
     assert row is not None, "events are emitted for existing deposits"
     event_id = uuid.uuid4()
@@ -71,7 +77,7 @@ async def emit_deposit_event(
         "invoiceId": str(row["invoice_id"]) if row["invoice_id"] else None,
         "createdAt": wire_time(now),
         "deposit": deposit_view(row, settings),
-    }
+    } | (extra or {})
     await db_events.insert_event(
         conn,
         event_id=event_id,

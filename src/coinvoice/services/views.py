@@ -192,4 +192,6 @@ def deposit_view(row: asyncpg.Record, settings: Settings) -> dict[str, Any]:
         "reason": row["reason"],
         "late": row["late"],
         "createdAt": wire_time(row["seen_at"]),
+        "acceptedAt": wire_time(row["accepted_at"]),
+        "acceptedReason": row["accepted_reason"],
     }

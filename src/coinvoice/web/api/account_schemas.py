@@ -92,6 +92,12 @@ class LimitIn(BaseModel):
     percentage: Amount = None
 
 
+class AcceptDepositIn(BaseModel):
+    invoiceId: Annotated[
+        StrictStr, Field(description="the invoice to credit the deposit to", json_schema_extra={"format": "uuid"})
+    ]
+
+
 class LimitsIn(BaseModel):
     assets: dict[str, LimitIn]
 

@@ -1,6 +1,9 @@
-"""Merchant invoice handlers: the invoice and deposit lists, and accept / reject decisions."""
+"""Merchant invoice handlers: the invoice and deposit lists, accept / reject decisions, and accepting or
+dismissing a deposit not credited."""
 
 from __future__ import annotations
+
+import uuid
 
 from aiohttp import web
 
@@ -8,12 +11,13 @@ from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.domain.chains import CHAINS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Status
-from coinvoice.services.decisions import decide
+from coinvoice.services.decisions import accept_deposit, decide, dismiss_deposit
 from coinvoice.services.deposit_list import list_deposits
 from coinvoice.services.invoice_list import list_invoices
-from coinvoice.web.api.account_schemas import query_int, query_time, uuid_or_404
+from coinvoice.web.api.account_schemas import AcceptDepositIn, query_int, query_time, uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.invoices import invoice_id_of
+from coinvoice.web.api.schemas import parse, read_json
 
 routes = web.RouteTableDef()
 STATUSES = tuple(s.value for s in Status)
@@ -89,3 +93,28 @@ async def reject(request: web.Request) -> web.Response:
     company = await require_company(request)
     view = await decide(request.app[POOL], request.app[SETTINGS], company.id, invoice_id_of(request), "reject")
     return web.json_response(view)
+
+
+def _deposit_id(request: web.Request) -> uuid.UUID:
+    deposit_id = uuid_or_404(request.match_info["deposit_id"], "deposit_not_found", "deposit", "id")
+    assert deposit_id is not None
+    return deposit_id
+
+
+@routes.post("/api/company/deposits/{deposit_id}/accept")
+async def accept_deposit_into_invoice(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    deposit_id = _deposit_id(request)
+    body = parse(AcceptDepositIn, await read_json(request))
+    invoice_id = uuid_or_404(body.invoiceId, "invoice_not_found", "invoice", "invoiceId")
+    assert invoice_id is not None
+    result = await accept_deposit(request.app[POOL], request.app[SETTINGS], company.id, deposit_id, invoice_id)
+    return web.json_response(result)
+
+
+@routes.post("/api/company/deposits/{deposit_id}/dismiss")
+async def dismiss_deposit_not_credited(request: web.Request) -> web.Response:
+    company = await require_company(request)
+    deposit_id = _deposit_id(request)
+    result = await dismiss_deposit(request.app[POOL], request.app[SETTINGS], company.id, deposit_id)
+    return web.json_response(result)

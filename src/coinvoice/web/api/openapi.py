@@ -16,7 +16,7 @@ from coinvoice.config import RATE_CURRENCIES
 from coinvoice.domain.chains import CHAINS
 from coinvoice.domain.invoice import Status
 from coinvoice.services.rates import QUOTE_CURRENCIES
-from coinvoice.web.api.account_schemas import LimitsIn, RotateIn, SettingsIn, WebhookUrlIn
+from coinvoice.web.api.account_schemas import AcceptDepositIn, LimitsIn, RotateIn, SettingsIn, WebhookUrlIn
 from coinvoice.web.api.billing_responses import (
     CustomerOut,
     CustomerPage,
@@ -44,6 +44,8 @@ from coinvoice.web.api.responses import (
     AssetsOut,
     DeliveryOut,
     DeliveryPage,
+    DepositAccepted,
+    DepositDismissed,
     DepositPage,
     ExportRecord,
     Health,
@@ -182,6 +184,21 @@ OPERATIONS = [
             _q("invoiceId", "an invoice id", {"type": "string", "format": "uuid"}),
             *PAGING,
         ],
+    ),
+    Op(
+        "post",
+        "/api/company/deposits/{deposit_id}/accept",
+        "Credit a deposit that was not credited to an invoice of the same payment asset",
+        AcceptDepositIn,
+        out=DepositAccepted,
+        errors=(400, 404, 409, 413),
+    ),
+    Op(
+        "post",
+        "/api/company/deposits/{deposit_id}/dismiss",
+        "Dismiss a deposit that was not credited (handled outside the gateway)",
+        out=DepositDismissed,
+        errors=(404, 409),
     ),
     Op(
         "put",
@@ -506,7 +523,7 @@ def _component(model: type[BaseModel], schemas: dict[str, Any], mode: JsonSchema
 
 def _operation(op: Op, schemas: dict[str, Any]) -> dict[str, Any]:
     params = list(op.params)
-    for name in ("invoice_id", "delivery_id", "chain", "id"):
+    for name in ("invoice_id", "delivery_id", "deposit_id", "chain", "id"):
         if "{" + name + "}" in op.path:
             params.append(
                 {

@@ -233,11 +233,25 @@ class DepositOut(Closed):
     reason: Literal["wrong_asset", "unknown_token", "after_late_window", "no_invoice"] | None
     late: bool
     createdAt: Time
+    acceptedAt: Time | None = Field(description="when the merchant accepted it into its invoice, or null")
+    acceptedReason: Literal["wrong_asset", "after_late_window", "no_invoice"] | None = Field(
+        description="why it was not credited before the merchant accepted it"
+    )
 
 
 class DepositPage(Closed):
     items: list[DepositOut]
     nextCursor: str | None
+
+
+class DepositAccepted(Closed):
+    deposit: DepositOut
+    invoice: InvoiceOut | UnlimitedOut
+
+
+class DepositDismissed(Closed):
+    id: Id
+    dismissedAt: Time
 
 
 class WalletSet(Closed):

@@ -1,4 +1,4 @@
-"""Company pages: deposits not credited, settings (profile, webhook, limits, assets), wallets and API keys."""
+"""Company pages: deposits not credited (accept into an invoice, dismiss), settings (profile, webhook, limits, assets), wallets and API keys."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from coinvoice.domain.assets import COMPANY_ASSETS
 from coinvoice.domain.errors import Conflict, DomainError, NotFound
 from coinvoice.services import account, companies
 from coinvoice.services.dashboard_users import DashboardUser
-from coinvoice.services.decisions import dismiss_deposit
+from coinvoice.services.decisions import accept_deposit, dismiss_deposit
 from coinvoice.services.deposit_list import list_deposits
 from coinvoice.web.api.account_schemas import LimitsIn, SettingsIn, WebhookUrlIn
 from coinvoice.web.api.schemas import WalletIn, parse
@@ -26,10 +26,9 @@ SETTINGS_PAGE = "/dashboard/settings"
 PROFILE_FIELDS = ("name", "logoUrl", "redirectURL", "supportUrl", "supportEmail")
 
 
-@routes.get("/dashboard/deposits")
-@signed_in
-async def deposits(request: web.Request, user: DashboardUser) -> web.Response:
-    """Payments that reached the company's addresses but count toward no invoice (late, wrong asset, ...)."""
+async def _deposits_page(
+    request: web.Request, user: DashboardUser, *, status: int = 200, error: str | None = None, notice: str | None = None
+) -> web.Response:
     try:
         result = await list_deposits(
             request.app[POOL],
@@ -42,10 +41,28 @@ async def deposits(request: web.Request, user: DashboardUser) -> web.Response:
         )
     except DomainError as exc:
         return page(request, "deposits.html", status=400, user=user, error=exc.message, deposits=[], next_cursor=None)
-    notice = "Deposit dismissed." if request.query.get("dismissed") else None
     return page(
-        request, "deposits.html", user=user, notice=notice, deposits=result["items"], next_cursor=result["nextCursor"]
+        request,
+        "deposits.html",
+        status=status,
+        user=user,
+        error=error,
+        notice=notice,
+        deposits=result["items"],
+        next_cursor=result["nextCursor"],
     )
+
+
+@routes.get("/dashboard/deposits")
+@signed_in
+async def deposits(request: web.Request, user: DashboardUser) -> web.Response:
+    """Payments that reached the company's addresses but count toward no invoice (late, wrong asset, ...)."""
+    notice = None
+    if request.query.get("dismissed"):
+        notice = "Deposit dismissed."
+    elif accepted := request.query.get("accepted"):
+        notice = f"Deposit accepted into invoice {accepted}."
+    return await _deposits_page(request, user, notice=notice)
 
 
 @routes.post("/dashboard/deposits/{deposit_id}/dismiss")
@@ -54,13 +71,34 @@ async def dismiss(request: web.Request, user: DashboardUser, form: Form) -> web.
     try:
         deposit_id = uuid.UUID(request.match_info["deposit_id"])
         await dismiss_deposit(request.app[POOL], request.app[SETTINGS], user.company_id, deposit_id)
-    except ValueError:
-        return page(request, "not_found.html", status=404, user=user)
-    except NotFound:
+    except (ValueError, NotFound):
         return page(request, "not_found.html", status=404, user=user)
     except Conflict as exc:
-        return page(request, "deposits.html", status=409, user=user, error=exc.message, deposits=[], next_cursor=None)
+        return await _deposits_page(request, user, status=409, error=exc.message)
     return redirect("/dashboard/deposits?dismissed=1")
+
+
+@routes.post("/dashboard/deposits/{deposit_id}/accept")
+@action()
+async def accept(request: web.Request, user: DashboardUser, form: Form) -> web.Response:
+    """Credit a deposit to an invoice (the API's service and events); a wrong invoice id is shown on the page."""
+    try:
+        deposit_id = uuid.UUID(request.match_info["deposit_id"])
+    except ValueError:
+        return page(request, "not_found.html", status=404, user=user)
+    try:
+        invoice_id = uuid.UUID(str(form.get("invoice_id", "")).strip())
+    except ValueError:
+        return await _deposits_page(request, user, status=400, error="Enter the id of the invoice to credit.")
+    try:
+        await accept_deposit(request.app[POOL], request.app[SETTINGS], user.company_id, deposit_id, invoice_id)
+    except NotFound as exc:
+        if exc.code == "deposit_not_found":
+            return page(request, "not_found.html", status=404, user=user)
+        return await _deposits_page(request, user, status=404, error="No invoice of yours has this id.")
+    except Conflict as exc:
+        return await _deposits_page(request, user, status=409, error=f"Not accepted: {exc.message}.")
+    return redirect(f"/dashboard/deposits?accepted={invoice_id}")
 
 
 async def _settings_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coinvoice.web.dashboard import company, invoices, signin
+from coinvoice.web.dashboard import company, invoices, signin, users
 from coinvoice.web.dashboard.render import STATIC, page, setup_render
 from coinvoice.web.dashboard.session import current_user
 from coinvoice.web.pay.render import static_response
@@ -28,4 +28,5 @@ def setup_dashboard(app: web.Application) -> None:
     app.add_routes(signin.routes)
     app.add_routes(invoices.routes)
     app.add_routes(company.routes)
+    app.add_routes(users.routes)
     app.add_routes(routes)  # last: the dashboard's own 404

@@ -8,6 +8,7 @@ from coinvoice.appkeys import POOL
 from coinvoice.domain.errors import Invalid
 from coinvoice.services import dashboard_users as users
 from coinvoice.services.dashboard_users import DashboardUser
+from coinvoice.web.client import client_address
 from coinvoice.web.dashboard.render import page, redirect
 from coinvoice.web.dashboard.session import (
     PRESESSION_COOKIE,
@@ -28,11 +29,6 @@ from coinvoice.web.dashboard.session import (
 
 routes = web.RouteTableDef()
 HOME = "/dashboard/invoices"
-
-
-def _client_address(request: web.Request) -> str:
-    """The TCP peer. Behind a reverse proxy every client has the proxy's address (see docs/dashboard.md)."""
-    return request.remote or "unknown"
 
 
 def _sign_in_page(
@@ -64,7 +60,7 @@ async def sign_in(request: web.Request) -> web.Response:
         return forbidden(request, None, "The form was stale or not sent by this dashboard. Reload and retry.")
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     try:
-        session = await users.sign_in(request.app[POOL], email, password, _client_address(request))
+        session = await users.sign_in(request.app[POOL], email, password, client_address(request))
     except users.Throttled:
         error = "Too many failed sign-ins. Wait 15 minutes and try again."
         return _sign_in_page(request, status=429, error=error, email=email)
