@@ -10,4 +10,6 @@ scripts/setup.sh test
 # docker-compose.yml parses and resolves (Debian's docker-compose needs no daemon for this)
 if docker compose version >/dev/null 2>&1; then docker compose config -q; else docker-compose config -q; fi
 # the API contract (schemathesis against a running gateway) runs inside pytest: tests/api/test_contract.py
-.venv/bin/pytest -n 2 -q "$@"
+# the soak measures latency: alone first, since beside another test worker p99 measures the neighbour
+.venv/bin/pytest -q -m soak tests/ops/test_soak.py
+.venv/bin/pytest -n 2 -q -m "not soak" "$@"

@@ -9,15 +9,15 @@ import pytest
 
 from bench.soak import run_soak
 
-#: Requests per second: what this machine holds with the load generator, PostgreSQL and litecoind on the same
-#: two cores and another test running beside it (pytest -n 2). Measured at a load average of 12-14 (other
-#: engineers' runs): 60 req/s held with p99 55 ms; 100 req/s held the rate but p99 was 530 ms; 200 req/s was not
-#: held (135 achieved). A run at 50 req/s at load 14 gave p99 531 ms with every call's p50 under 42 ms: stalls
-#: of the whole machine, which is why p99 is compared with a bare probe measured in the same run.
-CI_RATE = 50.0
+#: Requests per second. The test runs alone, before the parallel suite (scripts/test.sh; marker `soak`): beside
+#: another test worker (browsers, nodes) the whole machine stalls and p99 measures the neighbour, not us (50 req/s
+#: beside the suite gave p99 352 ms with every p50 under 14 ms). Alone on this 2-core machine, with the load
+#: generator, PostgreSQL and litecoind on the same cores, 250 req/s held with p99 13.5 ms.
+CI_RATE = 200.0
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 async def test_a_minute_of_the_mix_has_no_errors_low_latency_and_flat_memory(litecoind, db_url, settings, tmp_path):
     result = await run_soak(litecoind, db_url, settings, tmp_path, rate=CI_RATE, seconds=60, warmup=15, seed=1)
     print("\n" + result.render())
