@@ -4,7 +4,7 @@ merchant addresses also the invoices a payment may belong to, the addresses to s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -159,6 +159,36 @@ async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[
     the number of allocated addresses (a small table is read whole and hashed instead).
     """
     return await conn.fetch(MATCH_ADDRESSES_SQL, chain, addresses)
+
+
+#: Rows per fetch when reading the allocated addresses (a full load reads them all without holding them all).
+ALLOCATED_CHUNK = 50_000
+
+
+async def allocated_since(conn: Conn, chain: str, boundary: int | None, take: Callable[[list[str]], None]) -> int:
+    """Pass ``take`` the own addresses allocated on ``chain`` since ``boundary`` (all of them when None), chunk
+    by chunk; returns the boundary to pass next time: this read's snapshot xmin.
+
+    Exact, also when allocations commit out of order (sql/0018): every transaction older than a snapshot's xmin
+    has ended, so a row allocated before the previous read's xmin was visible to that read (or an earlier one),
+    and the rows of every later transaction that has committed by now are read here (some again next time,
+    while their xmin has not passed: harmless). Runs in a read-only REPEATABLE READ transaction, so that the
+    xmin and the rows come from one snapshot; call outside a transaction.
+    """
+    query = "SELECT address FROM addresses WHERE chain = $1 AND NOT shared"
+    args: list[str] = [chain]
+    if boundary is not None:
+        query += " AND allocated_xid >= $2::text::xid8"
+        args.append(str(boundary))
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        xmin = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        if boundary is not None:  # a few rows: one round trip
+            take([r[0] for r in await conn.fetch(query, *args)])
+        else:
+            cursor = await conn.cursor(query, *args)
+            while rows := await cursor.fetch(ALLOCATED_CHUNK):
+                take([r[0] for r in rows])
+    return int(xmin)
 
 
 #: Statuses in which an invoice still waits for payment: its amount due must stay unique on a shared address.
