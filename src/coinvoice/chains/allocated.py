@@ -20,14 +20,16 @@ from coinvoice.db.connection import Conn
 from coinvoice.services import deposits
 
 _MASK = (1 << 64) - 1
-#: Bits of the prefilter bitmap per hash held: a lookup of an absent address passes it with odds 1 in 16 at most.
+#: Bits of the prefilter bitmap per hash held (16 to 32): each hash sets two bits (a Bloom filter of its top and
+#: bottom bits), so a lookup of an absent address passes with odds of 1.5% at most before its exact check.
 _BITS_PER_ENTRY = 16
 _MIN_BITS_LOG2 = 16
 
 
 class HashSet64:
-    """A compact set of 64-bit hashes: a sorted ``array('Q')`` (8 bytes each), a bitmap that rejects most absent
-    values in a few bytecodes, and a small set of recent additions merged into the array now and then.
+    """A compact set of 64-bit hashes: a sorted ``array('Q')`` (8 bytes each), a bitmap (2 to 4 bytes each) that
+    rejects nearly every absent value in a few bytecodes, whatever the size, and a small set of recent additions
+    merged into the array now and then.
 
     Hashes are Python's own ``hash(str)`` (SipHash, cached on the string): the set lives and dies with the
     process, so the per-process hash seed does no harm.
@@ -51,25 +53,21 @@ class HashSet64:
             u = h & _MASK
             if not self._has(u):
                 self._recent.add(u)
-                b = u >> self._shift
-                self._bits[b >> 3] |= 1 << (b & 7)
+                self._mark(u)
         if len(self._recent) > max(1024, len(self._sorted) // 8):
-            # two sorted runs: timsort merges them in one pass
+            # the array is one sorted run: timsort sorts the recent few and merges them in one pass
             self._sorted = array("Q", sorted([*self._sorted, *self._recent]))
             self._recent = set()
             self._index()
 
-    def __contains__(self, h: object) -> bool:
-        return isinstance(h, int) and self._has(h & _MASK)
-
     def pick(self, strings: Iterable[str]) -> list[str]:
         """The strings whose hash may be in the set (all of those whose hash is)."""
-        bits, shift, has = self._bits, self._shift, self._has
+        bits, shift, low, has = self._bits, self._shift, self._low, self._has
         out = []
         for s in strings:
             u = hash(s) & _MASK
-            b = u >> shift
-            if bits[b >> 3] & (1 << (b & 7)) and has(u):
+            b, c = u >> shift, u & low
+            if bits[b >> 3] & (1 << (b & 7)) and bits[c >> 3] & (1 << (c & 7)) and has(u):
                 out.append(s)
         return out
 
@@ -81,12 +79,18 @@ class HashSet64:
 
     def _index(self) -> None:
         bits_log2 = max(_MIN_BITS_LOG2, (len(self._sorted) * _BITS_PER_ENTRY - 1).bit_length())
-        self._shift = 64 - bits_log2
+        self._shift, self._low = 64 - bits_log2, (1 << bits_log2) - 1
         self._bits = bytearray(1 << (bits_log2 - 3))
-        shift, bits = self._shift, self._bits
+        shift, low, bits = self._shift, self._low, self._bits
         for u in self._sorted:
-            b = u >> shift
+            b, c = u >> shift, u & low
             bits[b >> 3] |= 1 << (b & 7)
+            bits[c >> 3] |= 1 << (c & 7)
+
+    def _mark(self, u: int) -> None:
+        b, c = u >> self._shift, u & self._low
+        self._bits[b >> 3] |= 1 << (b & 7)
+        self._bits[c >> 3] |= 1 << (c & 7)
 
 
 class AllocatedAddresses:
