@@ -3,6 +3,7 @@ transaction commits after a later one's is still matched, and a new watcher rebu
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 
@@ -102,3 +103,16 @@ def test_the_hash_set_finds_every_member_across_merges_and_few_strangers():
     assert len(held) == 20_000
     assert held.pick(strangers) == []  # 64-bit hashes: a false positive is about 1 in 10^15 here
     assert held.nbytes < 20_000 * 8 + 20_000 * 16 // 8 * 2
+
+
+async def test_transaction_ids_going_backwards_reload_the_set(api, merchant, pool, litecoind, watcher, caplog):
+    litecoind.mine(1)
+    await watcher.poll()  # the set is loaded
+    watcher.allocated._boundary = 2**62  # as if read from a database restored under the running watcher since
+    view = await ltc_invoice(api, merchant)
+    litecoind.send(address_of(view), due(view))
+    litecoind.mine(1)
+    with caplog.at_level(logging.WARNING, logger="coinvoice.chains.allocated"):
+        await watcher.poll()
+    assert "litecoin: the database's transaction ids went backwards; reloading allocated addresses" in caplog.text
+    assert (await view_of(api, view["id"]))["status"] == "done"

@@ -9,6 +9,7 @@ after a refresh it holds every address whose allocation had committed when the r
 
 from __future__ import annotations
 
+import logging
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -18,6 +19,8 @@ import asyncpg
 from coinvoice.db import chain_watch as db
 from coinvoice.db.connection import Conn
 from coinvoice.services import deposits
+
+log = logging.getLogger(__name__)
 
 _MASK = (1 << 64) - 1
 #: Bits of the prefilter bitmap per hash held (16 to 32): each hash sets two bits (a Bloom filter of its top and
@@ -113,18 +116,19 @@ class AllocatedAddresses:
     async def refresh(self, conn: Conn) -> None:
         """Take in every address allocated since the last refresh (all of them the first time).
 
-        Call outside a transaction: the read runs in a snapshot of its own.
+        A snapshot xmin never goes backwards in one database: when it does, the database was restored or replaced
+        under a running watcher, and the set is loaded again from scratch. Call outside a transaction.
         """
-        if self._set is None:  # the full load: collected compactly, sorted once
-            loaded = array("Q")
-            boundary = await db.allocated_since(conn, self.chain, None, lambda chunk: loaded.extend(_hashes(chunk)))
-            self._set = HashSet64(loaded)
-        else:
-            more = self._set
-            boundary = await db.allocated_since(
-                conn, self.chain, self._boundary, lambda chunk: more.add(_hashes(chunk))
-            )
-        self._boundary = boundary if self._boundary is None else max(boundary, self._boundary)
+        if self._set is not None:
+            more, since = self._set, self._boundary
+            boundary = await db.allocated_since(conn, self.chain, since, lambda chunk: more.add(_hashes(chunk)))
+            if since is not None and boundary >= since:
+                self._boundary = boundary
+                return
+            log.warning("%s: the database's transaction ids went backwards; reloading allocated addresses", self.chain)
+        loaded = array("Q")  # the full load: collected compactly, sorted once
+        boundary = await db.allocated_since(conn, self.chain, None, lambda chunk: loaded.extend(_hashes(chunk)))
+        self._set, self._boundary = HashSet64(loaded), boundary
 
     def candidates(self, addresses: Iterable[str]) -> list[str]:
         """The addresses that may be allocated (every allocated one is among them); call refresh first."""
