@@ -149,9 +149,9 @@ class BlockFollower(ChainWatcher):
     ) -> Cursor | None:
         """Store a batch of linked blocks; returns the new cursor (None for an empty batch).
 
-        The batch's addresses are matched in memory, the candidates in one query. A block paying us is stored in a transaction of its
-        own (its deposits, statuses, events and the cursor commit together); the runs of blocks between them
-        only advance the cursor, one transaction per run.
+        The batch's addresses are matched against the in-memory set of allocated ones, the candidates in one
+        query. A block paying us is stored in a transaction of its own (its deposits, statuses, events and the
+        cursor commit together); the runs of blocks between them only advance the cursor, one transaction per run.
         """
         if not blocks:
             return None
