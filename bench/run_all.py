@@ -46,7 +46,9 @@ async def run(quick: bool) -> list[str]:
     for r in matching[1:]:
         ratios = [m / base_ms for m in r["ms"]]
         lines.append(_row(f"matching per block, {r['size']:,} / 1,000 addresses", "<= 1.2x", ratios))
-        lines.append(f"  {'':<44} {'':>8}  pages per block {r['pages']} / {matching[0]['pages']} (EXPLAIN buffers)")
+        lines.append(
+            f"  {'':<44} {'':>8}  former query: pages per block {r['pages']} / {matching[0]['pages']} (EXPLAIN)"
+        )
     lines.append(f"  ({time.perf_counter() - started:.0f} s)")
     return lines
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from coinvoice.chains.allocated import AllocatedAddresses
 from coinvoice.chains.base import Block, BlockGone, ChainAdapter
 from coinvoice.chains.leadership import MAX_BACKOFF_SECONDS, ChainWatcher
 from coinvoice.config import Settings
@@ -49,6 +50,8 @@ class BlockFollower(ChainWatcher):
         self._block_batch = block_batch
         self._progress_every = progress_every
         self._missing_unmined: set[str] = set()  # deposits' txids absent from the last mempool scan
+        # blocks and the mempool are matched in memory first; only candidates are looked up in PostgreSQL
+        self.allocated = AllocatedAddresses(self.chain)
 
     # --- one round as leader ---------------------------------------------------------------------
 
@@ -146,13 +149,13 @@ class BlockFollower(ChainWatcher):
     ) -> Cursor | None:
         """Store a batch of linked blocks; returns the new cursor (None for an empty batch).
 
-        The batch's addresses are matched in one query. A block paying us is stored in a transaction of its
-        own (its deposits, statuses, events and the cursor commit together); the runs of blocks between them
-        only advance the cursor, one transaction per run.
+        The batch's addresses are matched against the in-memory set of allocated ones, the candidates in one
+        query. A block paying us is stored in a transaction of its own (its deposits, statuses, events and the
+        cursor commit together); the runs of blocks between them only advance the cursor, one transaction per run.
         """
         if not blocks:
             return None
-        matched = await deposits.match_addresses(conn, self.chain, set().union(*(b.addresses for b in blocks)))
+        matched = await self.allocated.match(conn, set().union(*(b.addresses for b in blocks)))
         run: list[Block] = []
         for block in blocks:
             ours = {a: matched[a] for a in block.addresses if a in matched}
@@ -194,10 +197,18 @@ class BlockFollower(ChainWatcher):
             return
         unmined = await db.unmined_txids(conn, self.chain)
         gone = sorted(t for t in unmined - scan.txids if t in self._missing_unmined)
+        matched = await self.allocated.match(conn, {t.address for t in scan.transfers}) if scan.transfers else {}
         async with conn.transaction():
             now = _now()
             await deposits.record_transfers(
-                conn, self._settings, chain=self.chain, transfers=scan.transfers, block=None, tip=tip, now=now
+                conn,
+                self._settings,
+                chain=self.chain,
+                transfers=scan.transfers,
+                block=None,
+                tip=tip,
+                now=now,
+                matched=matched,
             )
             if gone:
                 hit = await deposits.drop_unmined(conn, self._settings, self.chain, gone, now)

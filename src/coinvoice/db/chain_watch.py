@@ -4,7 +4,7 @@ merchant addresses also the invoices a payment may belong to, the addresses to s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -159,6 +159,39 @@ async def match_addresses(conn: Conn, chain: str, addresses: list[str]) -> list[
     the number of allocated addresses (a small table is read whole and hashed instead).
     """
     return await conn.fetch(MATCH_ADDRESSES_SQL, chain, addresses)
+
+
+#: Rows per fetch when reading the allocated addresses (a full load reads them all without holding them all).
+ALLOCATED_CHUNK = 50_000
+
+
+async def allocated_since(conn: Conn, chain: str, boundary: int | None, take: Callable[[list[str]], None]) -> int:
+    """Pass ``take`` the own addresses allocated on ``chain`` since ``boundary`` (all of them when None), chunk
+    by chunk; returns the boundary to pass next time: the xmin of the snapshot the rows were read in.
+
+    Exact, also when allocations commit out of order (sql/0018): every transaction older than a snapshot's xmin
+    has ended, so a row allocated before the previous read's xmin was visible to that read (or an earlier one),
+    and the rows of every later transaction that has committed by now are read here (some again next time,
+    while their xmin has not passed: harmless). The xmin and the rows come from one snapshot: one statement
+    (pg_current_snapshot() is the statement's own snapshot), or for the full load, read in chunks, a
+    REPEATABLE READ transaction. Call outside a transaction.
+    """
+    query = "SELECT address FROM addresses WHERE chain = $1 AND NOT shared"
+    if boundary is not None:  # a few rows: one round trip
+        [row] = await conn.fetch(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
+            f" ARRAY({query} AND allocated_xid >= $2::text::xid8) AS addresses",
+            chain,
+            str(boundary),
+        )
+        take(row["addresses"])
+        return int(row["xmin"])
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        xmin = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        cursor = await conn.cursor(query, chain)
+        while rows := await cursor.fetch(ALLOCATED_CHUNK):
+            take([r[0] for r in rows])
+    return int(xmin)
 
 
 #: Statuses in which an invoice still waits for payment: its amount due must stay unique on a shared address.
