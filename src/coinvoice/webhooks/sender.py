@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 MAX_ERROR = 500
 #: Bytes of the receiver's answer kept per attempt (shown in the dashboard).
 MAX_EXCERPT = 500
+#: While requests are in flight, a few finished attempts wait this long for others to share their statement.
+FLUSH_GATHER_SECONDS = 0.005
 MIN_TIMER_SECONDS = 0.05  # never a tight loop, even when a due row is held by another sender
 
 
@@ -192,6 +194,8 @@ class WebhookSender:
     async def _flush(self) -> None:
         """Record finished attempts, many per statement when they finish together."""
         while self._outcomes:
+            if len(self._outcomes) < self.settings.webhook_concurrency // 2 and self._inflight and not self._closed:
+                await asyncio.sleep(FLUSH_GATHER_SECONDS)  # more are about to finish: one statement for them all
             batch, self._outcomes = self._outcomes, []
             try:
                 await db.finish(self.pool, self.token, batch)
