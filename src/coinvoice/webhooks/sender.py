@@ -57,6 +57,7 @@ class WebhookSender:
         self._ready: deque[db.Claimed] = deque()  # claimed, waiting for a free slot
         self._held: Counter[uuid.UUID] = Counter()  # claimed and not yet finished, per company (endpoint)
         self._flying: Counter[uuid.UUID] = Counter()  # requests in flight, per company (endpoint)
+        self._timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds)
         self._key_of: dict[bytes, str] = {}  # secret keys derived from their salts (an HMAC each time otherwise)
         self._parsed_urls: set[str] = set()  # webhook URLs that passed check_webhook_url (private ones allowed)
         self._changed = asyncio.Event()
@@ -109,17 +110,11 @@ class WebhookSender:
             return
         self._draining = True
         try:
-            conc = self.settings.webhook_concurrency
             while not self._closed:
                 self._changed.clear()
-                # claim ahead (up to CLAIM_AHEAD times the slots) in batches of half the slots or more,
-                # so that slots never wait for the database while work is due
-                room = CLAIM_AHEAD * conc - len(self._inflight) - len(self._ready)
                 claimed: list[db.Claimed] = []
                 skipped = bool(self._held)  # endpoints with deliveries held may be skipped by this claim
-                if (room >= max(1, conc // 2) or (room > 0 and not self._inflight and not self._ready)) and (
-                    self._news or self._freed()
-                ):
+                if room := self._claim_room():
                     claimed = await self._claim(room)
                 if not self._inflight and not self._ready and not self._recording:
                     if skipped and not claimed:
@@ -129,6 +124,17 @@ class WebhookSender:
         finally:
             self._draining = False
         await self._schedule_next()
+
+    def _claim_room(self) -> int:
+        """How many to claim now (0: not now). Claim ahead (up to CLAIM_AHEAD times the slots) in batches of
+        half the slots or more, so that slots never wait for the database while work is due."""
+        conc = self.settings.webhook_concurrency
+        room = CLAIM_AHEAD * conc - len(self._inflight) - len(self._ready)
+        if (room >= max(1, conc // 2) or (room > 0 and not self._inflight and not self._ready)) and (
+            self._news or self._freed()
+        ):
+            return room
+        return 0
 
     def _freed(self) -> bool:
         """Whether an endpoint this sender holds deliveries of may be claimed for again (see _claim)."""
@@ -175,7 +181,8 @@ class WebhookSender:
         self._free_slot(outcome.id)  # the row stays leased until its outcome is recorded
         self._start_ready()
         self._outcomes.append(outcome)
-        self._changed.set()
+        if not self._inflight or self._claim_room():  # else the drain loop has nothing new to do
+            self._changed.set()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
@@ -268,9 +275,8 @@ class WebhookSender:
                 raise Invalid("no_secret_key", "the company has no active secret key")
             await self._check_url(claimed.url)
             headers = signature_headers(claimed.body, self._keys(claimed.key_salts), str(claimed.event_id))
-            timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds)
             async with self.http.post(
-                claimed.url, data=claimed.body, headers=headers, timeout=timeout, allow_redirects=False
+                claimed.url, data=claimed.body, headers=headers, timeout=self._timeout, allow_redirects=False
             ) as resp:
                 status_code = resp.status
                 excerpt = (await resp.read())[:MAX_EXCERPT].decode("utf-8", "replace")
