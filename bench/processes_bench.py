@@ -32,7 +32,7 @@ from typing import Any
 import asyncpg
 
 from bench.api_bench import BODY, ENV
-from bench.common import fresh_database
+from bench.common import TICKS, cpu_seconds, fresh_database
 from coinvoice.config import load_settings
 from coinvoice.db.pool import create_pool
 from coinvoice.services.companies import create_company
@@ -45,19 +45,6 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 """
 CONNECTIONS = 32
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of ``pids`` (Linux /proc); a pid that is gone counts 0."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
 
 
 def machine_cpu() -> tuple[float, float]:

@@ -39,6 +39,14 @@ async def run(quick: bool) -> list[str]:
     lines = [
         f"  {'ratio (median of per-round ratios)':<44} {'aim':>8}  {'median':>7} {'[range]':<14}",
         _row("create invoice / bare insert", ">= 0.8", api["create"]),
+        *(
+            f"  {'':<44} {'':>8}  CPU ms per create, {what}: "
+            + ", ".join(
+                f"{k} {statistics.median(c[k] for c in api['cpu'][name]) * 1000:.3f}"
+                for k in ("server", "postgres", "client")
+            )
+            for name, what in (("create", "gateway"), ("create_base", "baseline"))
+        ),
         _row("get invoice / bare select", "", api["get"]),
         _row("webhook sender / bare signed POSTs", ">= 0.7", hooks["ratios"]),
         f"  {'webhook sender, del/s per round of 2,000':<44} {'flat':>8}  "
