@@ -32,11 +32,12 @@ FLUSH_GATHER_SECONDS = 0.015
 MIN_TIMER_SECONDS = 0.05
 MAX_CACHED = 10_000  # secret keys and checked URLs remembered, per sender
 #: Claimed ahead of the free slots, in multiples of the concurrency: in all, and per endpoint. An endpoint is
-#: claimed for again when a concurrency's worth of its hold is free, so that it still has twice its in-flight
-#: limit waiting while the claim runs (a claim takes milliseconds; a fast receiver empties a smaller buffer
-#: first); the total leaves room for other endpoints' deliveries beside one busy endpoint's full hold.
-CLAIM_AHEAD = 4
-HOLD_PER_ENDPOINT = 3  # never a tight loop, even when a due row is held by another sender
+#: claimed for again when a concurrency's worth of its hold is free (batches, not a claim per delivery); the
+#: total leaves room for other endpoints' deliveries beside one busy endpoint's full hold. The lease grows with
+#: the hold (a held delivery may wait for the endpoint's requests before its own), and with it the time a dead
+#: sender's claims take to come back: 3x per endpoint measured no faster here, so it stays 2x.
+CLAIM_AHEAD = 3
+HOLD_PER_ENDPOINT = 2  # never a tight loop, even when a due row is held by another sender
 
 
 def retry_delay(settings: Settings, attempts: int, rand: random.Random | None = None) -> float:
