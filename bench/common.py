@@ -20,6 +20,20 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support import database  # noqa: E402
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` (Linux /proc); a pid that is gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -53,7 +67,7 @@ async def server_process(args: list[str], port: int, env: dict[str, str] | None 
                 await asyncio.sleep(0.05)
             else:
                 raise RuntimeError(f"server {args} did not start")
-        yield
+        yield proc
     finally:
         proc.terminate()
         proc.wait(10)

@@ -33,7 +33,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 if [ "$want_test" = test ]; then
-  apt_install litecoind chromium zbar-tools docker-compose  # docker-compose: `config` checks the file, no daemon
+  apt_install litecoind chromium zbar-tools docker-compose wrk  # docker-compose: `config` checks the file, no daemon; wrk: bench.processes_bench
   # anvil and solcjs: versions pinned in package.json/package-lock.json, installed into node_modules/
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     apt_install nodejs npm

@@ -26,7 +26,8 @@ MAX_EXAMINED = 1000
 # together are ordered by due time and cut at $1. Per company, the ordering check looks at its
 # MAX_EXAMINED oldest due rows only, so a merchant with a long backlog blocked behind failing deliveries
 # costs every claim a bounded amount (it delays only that merchant's own later events).
-# The lease is next_attempt_at itself: a sender that dies leaves the row due again when it ends.
+# The lease is leased_until (in no index, so a claim is a HOT update: sql/0013): a sender that dies leaves the
+# row claimable again when it ends.
 # The claimed rows are updated by their ctid (locked, so it cannot change): a TID scan whatever the planner's
 # statistics of a queue that filled up a moment ago say.
 CLAIM_SQL = f"""
@@ -45,6 +46,7 @@ cand AS (
         SELECT o.id, o.next_attempt_at FROM (
             SELECT d.id, d.invoice_id, d.event_seq, d.next_attempt_at FROM webhook_deliveries d
              WHERE d.state = 'pending' AND d.company_id = share.company_id AND d.next_attempt_at <= now()
+               AND (d.leased_until IS NULL OR d.leased_until <= now())
              ORDER BY d.next_attempt_at
              LIMIT {MAX_EXAMINED}) o
          WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries p
@@ -53,12 +55,12 @@ cand AS (
      WHERE share.free > 0),
 due AS (
     SELECT d.ctid AS tid FROM webhook_deliveries_pending d JOIN cand ON cand.id = d.id
-     WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+     WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now())
      ORDER BY cand.next_attempt_at
      LIMIT $1
        FOR UPDATE OF d SKIP LOCKED)
 UPDATE webhook_deliveries_pending w
-   SET next_attempt_at = now() + make_interval(secs => $2), claim_token = $3,
+   SET leased_until = now() + make_interval(secs => $2), claim_token = $3,
        attempts = w.attempts + 1, updated_at = now()
   FROM events e, companies c, {ASYNC_COMMIT}
  WHERE w.ctid = ANY(ARRAY(SELECT tid FROM due)) AND e.id = w.event_id AND c.id = w.company_id
@@ -82,6 +84,7 @@ att AS (
     SELECT id, attempted_at, url, status_code, error, duration_ms, response_excerpt FROM r)
 UPDATE webhook_deliveries w
    SET state = r.state, next_attempt_at = coalesce(r.next_at, w.next_attempt_at), claim_token = NULL,
+       leased_until = NULL,
        last_status_code = r.status_code, last_error = r.error, updated_at = now(),
        delivered_at = CASE WHEN r.state = 'delivered' THEN r.attempted_at ELSE w.delivered_at END
   FROM r, {ASYNC_COMMIT}
@@ -171,7 +174,7 @@ async def finish(pool: asyncpg.Pool, token: uuid.UUID, outcomes: list[Outcome]) 
 async def release(pool: asyncpg.Pool, token: uuid.UUID, ids: list[uuid.UUID]) -> None:
     """Give back claims whose requests were abandoned (shutdown): due again now, attempt not counted."""
     await pool.execute(
-        "UPDATE webhook_deliveries SET claim_token = NULL, next_attempt_at = now(),"
+        "UPDATE webhook_deliveries SET claim_token = NULL, leased_until = NULL,"
         " attempts = greatest(attempts - 1, 0), updated_at = now()"
         " WHERE id = ANY($1::uuid[]) AND claim_token = $2 AND state = 'pending'",
         ids,
@@ -182,7 +185,8 @@ async def release(pool: asyncpg.Pool, token: uuid.UUID, ids: list[uuid.UUID]) ->
 async def seconds_until_next_due(pool: asyncpg.Pool) -> float | None:
     """Seconds until the earliest sendable delivery is due (<= 0: now), or None when none is waiting."""
     value = await pool.fetchval(
-        "SELECT extract(epoch FROM min(d.next_attempt_at) - now())::float8 FROM webhook_deliveries d"
+        "SELECT extract(epoch FROM min(greatest(d.next_attempt_at, d.leased_until)) - now())::float8"
+        " FROM webhook_deliveries d"
         " WHERE d.state = 'pending' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p"
         "  WHERE p.invoice_id = d.invoice_id AND p.state = 'pending' AND p.event_seq < d.event_seq)"
     )
@@ -190,7 +194,8 @@ async def seconds_until_next_due(pool: asyncpg.Pool) -> float | None:
 
 
 DELIVERY_COLUMNS = """
-d.id, d.event_id, d.event_seq, d.invoice_id, e.type, d.state, d.attempts, d.next_attempt_at, d.last_status_code,
+d.id, d.event_id, d.event_seq, d.invoice_id, e.type, d.state, d.attempts,
+greatest(d.next_attempt_at, d.leased_until) AS next_attempt_at, d.last_status_code,
 d.last_error, d.delivered_at, d.created_at,
 (SELECT coalesce(json_agg(json_build_object(
           'attemptedAt', a.attempted_at, 'url', a.url, 'statusCode', a.status_code, 'error', a.error,
@@ -245,7 +250,7 @@ async def redeliver(conn: Conn, company_id: uuid.UUID, delivery_id: uuid.UUID) -
         return False
     if row["claim_token"] is None:
         await conn.execute(
-            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), attempts = 0,"
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), leased_until = NULL, attempts = 0,"
             " window_started_at = now(), updated_at = now() WHERE id = $1",
             delivery_id,
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,6 +20,14 @@ from coinvoice.logcontext import CHAIN, INVOICE_ID, REQUEST_ID
 __all__ = ["CHAIN", "INVOICE_ID", "REQUEST_ID", "JsonFormatter", "configure_logging", "healthz", "readyz"]
 
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Request ids need to be unique, not secret: a random per-process prefix and a counter (32 hex digits, like a
+# uuid4's hex) instead of a getrandom syscall per request.
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(4)))
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -52,7 +62,7 @@ async def request_id_middleware(
 ) -> web.StreamResponse:
     """Take the caller's X-Request-Id when it is a plain token (else make one), log with it, and return it."""
     given = request.headers.get("X-Request-Id", "")
-    request_id = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+    request_id = given if _GOOD_ID.fullmatch(given) else new_request_id()
     tokens = (REQUEST_ID.set(request_id), INVOICE_ID.set(None), CHAIN.set(None))
     try:
         try:

@@ -27,7 +27,17 @@ log = logging.getLogger(__name__)
 MAX_ERROR = 500
 #: Bytes of the receiver's answer kept per attempt (shown in the dashboard).
 MAX_EXCERPT = 500
-MIN_TIMER_SECONDS = 0.05  # never a tight loop, even when a due row is held by another sender
+#: While requests are in flight, a few finished attempts wait this long for others to share their statement.
+FLUSH_GATHER_SECONDS = 0.015
+MIN_TIMER_SECONDS = 0.05
+MAX_CACHED = 10_000  # secret keys and checked URLs remembered, per sender
+#: Claimed ahead of the free slots, in multiples of the concurrency: in all, and per endpoint. An endpoint is
+#: claimed for again when a concurrency's worth of its hold is free (batches, not a claim per delivery); the
+#: total leaves room for other endpoints' deliveries beside one busy endpoint's full hold. The lease grows with
+#: the hold (a held delivery may wait for the endpoint's requests before its own), and with it the time a dead
+#: sender's claims take to come back: 3x per endpoint measured no faster here, so it stays 2x.
+CLAIM_AHEAD = 3
+HOLD_PER_ENDPOINT = 2  # never a tight loop, even when a due row is held by another sender
 
 
 def retry_delay(settings: Settings, attempts: int, rand: random.Random | None = None) -> float:
@@ -47,6 +57,10 @@ class WebhookSender:
         self._inflight: dict[uuid.UUID, tuple[asyncio.Task[db.Outcome], uuid.UUID]] = {}  # id -> (task, company)
         self._ready: deque[db.Claimed] = deque()  # claimed, waiting for a free slot
         self._held: Counter[uuid.UUID] = Counter()  # claimed and not yet finished, per company (endpoint)
+        self._flying: Counter[uuid.UUID] = Counter()  # requests in flight, per company (endpoint)
+        self._timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds)
+        self._key_of: dict[bytes, str] = {}  # secret keys derived from their salts (an HMAC each time otherwise)
+        self._parsed_urls: set[str] = set()  # webhook URLs that passed check_webhook_url (private ones allowed)
         self._changed = asyncio.Event()
         self._news = True  # something may have fallen due that the last claim did not see
         self._draining = False
@@ -60,7 +74,7 @@ class WebhookSender:
     def lease_seconds(self) -> float:
         # a dead sender's claims come back after this; a claim may wait for its endpoint's requests before
         # its own: as many timeouts as rounds of the endpoint's limit fit in what one endpoint may hold, plus one
-        held = 2 * self.settings.webhook_concurrency
+        held = HOLD_PER_ENDPOINT * self.settings.webhook_concurrency
         rounds = -(-held // self._endpoint_limit)
         return self.settings.webhook_timeout_seconds * (rounds + 1) + 1
 
@@ -97,17 +111,11 @@ class WebhookSender:
             return
         self._draining = True
         try:
-            conc = self.settings.webhook_concurrency
             while not self._closed:
                 self._changed.clear()
-                # claim ahead (up to two batches beyond the slots) in batches of half the slots or more,
-                # so that slots never wait for the database while work is due
-                room = 3 * conc - len(self._inflight) - len(self._ready)
                 claimed: list[db.Claimed] = []
                 skipped = bool(self._held)  # endpoints with deliveries held may be skipped by this claim
-                if (room >= max(1, conc // 2) or (room > 0 and not self._inflight and not self._ready)) and (
-                    self._news or self._freed()
-                ):
+                if room := self._claim_room():
                     claimed = await self._claim(room)
                 if not self._inflight and not self._ready and not self._recording:
                     if skipped and not claimed:
@@ -118,20 +126,34 @@ class WebhookSender:
             self._draining = False
         await self._schedule_next()
 
+    def _claim_room(self) -> int:
+        """How many to claim now (0: not now). Claim ahead (up to CLAIM_AHEAD times the slots) in batches of
+        half the slots or more, so that slots never wait for the database while work is due."""
+        conc = self.settings.webhook_concurrency
+        room = CLAIM_AHEAD * conc - len(self._inflight) - len(self._ready)
+        if (room >= max(1, conc // 2) or (room > 0 and not self._inflight and not self._ready)) and (
+            self._news or self._freed()
+        ):
+            return room
+        return 0
+
     def _freed(self) -> bool:
         """Whether an endpoint this sender holds deliveries of may be claimed for again (see _claim)."""
-        return not self._held or any(n <= self.settings.webhook_concurrency for n in self._held.values())
+        hold, conc = HOLD_PER_ENDPOINT * self.settings.webhook_concurrency, self.settings.webhook_concurrency
+        return not self._held or any(n <= hold - conc for n in self._held.values())
 
     async def _claim(self, room: int) -> list[db.Claimed]:
-        """Claim up to ``room`` due deliveries, per endpoint (company) at most twice the global concurrency held
+        """Claim up to ``room`` due deliveries, per endpoint (company) at most HOLD_PER_ENDPOINT times the global concurrency held
         (its endpoint limit in flight, the rest waiting for it). An endpoint is claimed for again only when the
         concurrency's worth is free: one busy endpoint makes batches, not a claim per delivery, and never holds
-        so much that others' deliveries cannot be claimed (the claim-ahead is three times the concurrency)."""
+        so much that others' deliveries cannot be claimed (the claim-ahead is CLAIM_AHEAD times the concurrency)."""
         conc = self.settings.webhook_concurrency
-        free = {c: 2 * conc - n for c, n in self._held.items()}
+        free = {c: HOLD_PER_ENDPOINT * conc - n for c, n in self._held.items()}
         free = {c: n if n >= conc else 0 for c, n in free.items()}
         self._news = False
-        claimed = await db.claim_due(self.pool, room, self.lease_seconds, self.token, per_company=2 * conc, free=free)
+        claimed = await db.claim_due(
+            self.pool, room, self.lease_seconds, self.token, per_company=HOLD_PER_ENDPOINT * conc, free=free
+        )
         if len(claimed) == room:
             self._news = True  # cut by room: more may be due
         for c in claimed:
@@ -150,28 +172,35 @@ class WebhookSender:
             return
         if (exc := task.exception()) is not None:  # a bug, not a delivery failure: the lease brings it back
             log.error("webhook delivery task crashed", exc_info=exc)
-            for key, (t, company_id) in list(self._inflight.items()):
+            for key, (t, _) in list(self._inflight.items()):
                 if t is task:
-                    del self._inflight[key]
-                    self._release_hold(company_id)
+                    self._free_slot(key)
             self._start_ready()
             self._changed.set()
             return
         outcome = task.result()
-        if (entry := self._inflight.pop(outcome.id, None)) is not None:  # the slot is free; the row stays leased
-            self._release_hold(entry[1])
+        self._free_slot(outcome.id)  # the row stays leased until its outcome is recorded
         self._start_ready()
         self._outcomes.append(outcome)
-        self._changed.set()
+        if not self._inflight or self._claim_room():  # else the drain loop has nothing new to do
+            self._changed.set()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    def _free_slot(self, delivery_id: uuid.UUID) -> None:
+        if (entry := self._inflight.pop(delivery_id, None)) is not None:
+            company_id = entry[1]
+            self._release_hold(company_id)
+            self._flying[company_id] -= 1
+            if self._flying[company_id] <= 0:
+                del self._flying[company_id]
 
     def _start_ready(self) -> None:
         """Start waiting deliveries while slots are free, none beyond its endpoint's limit in flight."""
         conc, limit = self.settings.webhook_concurrency, self._endpoint_limit
         if not self._ready or len(self._inflight) >= conc or self._closed:
             return
-        flying = Counter(company_id for _, company_id in self._inflight.values())
+        flying = self._flying
         waiting: deque[db.Claimed] = deque()
         while self._ready and len(self._inflight) < conc:
             claimed = self._ready.popleft()
@@ -192,6 +221,8 @@ class WebhookSender:
     async def _flush(self) -> None:
         """Record finished attempts, many per statement when they finish together."""
         while self._outcomes:
+            if len(self._outcomes) < self.settings.webhook_concurrency and self._inflight and not self._closed:
+                await asyncio.sleep(FLUSH_GATHER_SECONDS)  # more are about to finish: one statement for them all
             batch, self._outcomes = self._outcomes, []
             try:
                 await db.finish(self.pool, self.token, batch)
@@ -216,7 +247,23 @@ class WebhookSender:
         self._timer = asyncio.get_running_loop().call_later(max(delay, MIN_TIMER_SECONDS), self.wake)
 
     def _keys(self, salts: list[bytes]) -> list[str]:
-        return [secret_key_from_salt(self.settings.master_key, salt) for salt in salts]
+        keys = self._key_of
+        for salt in salts:
+            if salt not in keys:
+                if len(keys) >= MAX_CACHED:
+                    keys.clear()
+                keys[salt] = secret_key_from_salt(self.settings.master_key, salt)
+        return [keys[salt] for salt in salts]
+
+    async def _check_url(self, url: str) -> None:
+        """check_webhook_url; with private addresses allowed it only parses, so a URL that passed once passes."""
+        if url in self._parsed_urls:
+            return
+        await check_webhook_url(url, allow_private=self.settings.webhook_allow_private)
+        if self.settings.webhook_allow_private:
+            if len(self._parsed_urls) >= MAX_CACHED:
+                self._parsed_urls.clear()
+            self._parsed_urls.add(url)
 
     async def _deliver(self, claimed: db.Claimed) -> db.Outcome:
         started = time.monotonic()
@@ -227,11 +274,10 @@ class WebhookSender:
                 raise Invalid("no_webhook_url", "the company has no webhook URL")
             if not claimed.key_salts:
                 raise Invalid("no_secret_key", "the company has no active secret key")
-            await check_webhook_url(claimed.url, allow_private=self.settings.webhook_allow_private)
+            await self._check_url(claimed.url)
             headers = signature_headers(claimed.body, self._keys(claimed.key_salts), str(claimed.event_id))
-            timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds)
             async with self.http.post(
-                claimed.url, data=claimed.body, headers=headers, timeout=timeout, allow_redirects=False
+                claimed.url, data=claimed.body, headers=headers, timeout=self._timeout, allow_redirects=False
             ) as resp:
                 status_code = resp.status
                 excerpt = (await resp.read())[:MAX_EXCERPT].decode("utf-8", "replace")
@@ -288,6 +334,7 @@ class WebhookSender:
         abandoned = [d for d, (t, _) in self._inflight.items() if t.cancelled()] + [c.id for c in self._ready]
         self._ready.clear()
         self._held.clear()
+        self._flying.clear()
         if abandoned:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await db.release(self.pool, self.token, abandoned)

@@ -51,6 +51,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+#: One decoder for every request (json.loads with arguments builds a new one each call).
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 async def read_json(request: web.Request, *, empty: Any = _NO_BODY) -> Any:
     """The request body as JSON, numbers as Decimal (never float); a clear 400 otherwise.
 
@@ -62,7 +66,7 @@ async def read_json(request: web.Request, *, empty: Any = _NO_BODY) -> Any:
     if too_deep(raw):
         raise Invalid("invalid_json", f"the body nests arrays and objects more than {MAX_DEPTH} deep", None)
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))  # what json.loads does
     except json.JSONDecodeError as exc:
         raise Invalid("invalid_json", f"the body is not valid JSON: {exc.msg} at offset {exc.pos}", None) from None
     except RecursionError:
