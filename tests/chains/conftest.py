@@ -6,6 +6,7 @@ import aiohttp
 import pytest
 
 from tests.chains.watch_support import accept_litecoin, make_watcher, watch_settings
+from tests.webhooks.conftest import receiver  # noqa: F401  (a webhook receiver on 127.0.0.1)
 
 
 @pytest.fixture

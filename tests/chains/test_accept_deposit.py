@@ -16,7 +16,6 @@ from coinvoice.app import create_app
 from coinvoice.webhooks.sender import WebhookSender
 from tests.chains.watch_support import address_of, due, event_types, expire_invoice, ltc_invoice, view_of
 from tests.conftest import Api
-from tests.webhooks.receiver import Receiver
 
 
 @pytest.fixture
@@ -27,14 +26,6 @@ async def ltc_api(ltc_settings, db_url) -> AsyncIterator[Api]:
     async with aiohttp.ClientSession() as session:
         yield Api(server, session)
     await server.close()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 async def _late_deposit(api, merchant, pool, litecoind, watcher, ltc_settings) -> tuple[dict, str]:

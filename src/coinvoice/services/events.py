@@ -33,6 +33,31 @@ def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: 
     }
 
 
+async def _record(
+    conn: Conn,
+    event_id: uuid.UUID,
+    company_id: uuid.UUID,
+    invoice_id: uuid.UUID | None,
+    type: str,
+    status: Status | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> uuid.UUID:
+    """The outbox row of an event, with the id of the request that caused it (for the sender's log lines)."""
+    await db_events.insert_event(
+        conn,
+        event_id=event_id,
+        company_id=company_id,
+        invoice_id=invoice_id,
+        type=type,
+        status=status.value if status is not None else None,
+        payload=payload,
+        created_at=now,
+        request_id=REQUEST_ID.get(),
+    )
+    return event_id
+
+
 async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
     """Record ``event`` for an invoice; call inside the transaction that made the change."""
     row = await db_invoices.fetch_view_row(conn, invoice_id)
@@ -43,18 +68,7 @@ async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Eve
     payload = event_payload(event_id, event, view, now)
     if event.type == "invoice.done" and settings.smtp is not None and row["client_email"]:
         await queue_email(conn, settings, row["company_id"], "receipt", row["client_email"], view)
-    await db_events.insert_event(
-        conn,
-        event_id=event_id,
-        company_id=row["company_id"],
-        invoice_id=invoice_id,
-        type=event.type,
-        status=event.status.value,
-        payload=payload,
-        created_at=now,
-        request_id=REQUEST_ID.get(),  # the request that caused it, for the sender's log lines
-    )
-    return event_id
+    return await _record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)
 
 
 async def emit_deposit_event(
@@ -78,18 +92,7 @@ async def emit_deposit_event(
         "createdAt": wire_time(now),
         "deposit": deposit_view(row, settings),
     } | (extra or {})
-    await db_events.insert_event(
-        conn,
-        event_id=event_id,
-        company_id=row["company_id"],
-        invoice_id=row["invoice_id"],
-        type=type,
-        status=None,
-        payload=payload,
-        created_at=now,
-        request_id=REQUEST_ID.get(),  # the request that caused it, for the sender's log lines
-    )
-    return event_id
+    return await _record(conn, event_id, row["company_id"], row["invoice_id"], type, None, payload, now)
 
 
 async def emit_credited(
@@ -107,14 +110,4 @@ async def emit_credited(
     )
     event_id = uuid.uuid4()
     payload = event_payload(event_id, event, view, now) | {"deposit": dep}
-    await db_events.insert_event(
-        conn,
-        event_id=event_id,
-        company_id=row["company_id"],
-        invoice_id=invoice_id,
-        type=event.type,
-        status=event.status.value,
-        payload=payload,
-        created_at=now,
-    )
-    return event_id
+    return await _record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)

@@ -27,8 +27,9 @@ def payer_view(view: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in view.items() if k != "clientEmail"}
 
 
-def invoice_id_of(request: web.Request) -> uuid.UUID:
-    invoice_id = uuid_or_404(request.match_info["invoice_id"], "invoice_not_found", "invoice", "id")
+def invoice_id_of(request: web.Request, what: str = "invoice") -> uuid.UUID:
+    """The path's invoice id (404 ``invoice_not_found`` naming ``what`` otherwise), also set on the log context."""
+    invoice_id = uuid_or_404(request.match_info["invoice_id"], "invoice_not_found", what, "id")
     assert invoice_id is not None
     INVOICE_ID.set(str(invoice_id))
     return invoice_id

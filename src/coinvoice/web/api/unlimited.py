@@ -9,9 +9,9 @@ from aiohttp import web
 from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.jsonenc import json_response
 from coinvoice.services import unlimited as service
-from coinvoice.web.api.account_schemas import uuid_or_404
 from coinvoice.web.api.auth import require_company
 from coinvoice.web.api.billing_schemas import UnlimitedInvoiceIn
+from coinvoice.web.api.invoices import invoice_id_of
 from coinvoice.web.api.schemas import parse, read_json
 
 routes = web.RouteTableDef()
@@ -19,9 +19,7 @@ BASE = "/api/invoices/v1/unlimited"
 
 
 def _id(request: web.Request) -> uuid.UUID:
-    invoice_id = uuid_or_404(request.match_info["invoice_id"], "invoice_not_found", "any-amount invoice", "id")
-    assert invoice_id is not None
-    return invoice_id
+    return invoice_id_of(request, "any-amount invoice")
 
 
 @routes.post(BASE)
