@@ -21,7 +21,6 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from solders.hash import Hash
@@ -60,6 +59,8 @@ from solders.transaction_status import (
 )
 from solders.transaction_status import ParsedAccount as ParsedAccountTxStatus
 
+from tests.support.threaded_http import JsonHandler, ThreadedServer
+
 LAMPORTS_PER_SOL = 1_000_000_000
 SYSTEM_TRANSFER = 2  # the system program's Transfer instruction index
 FIRST_SLOT = 1_000
@@ -92,42 +93,26 @@ class SolanaStandIn:
         self.by_account: dict[str, list[str]] = {}  # oldest first
         self.requests: list[str] = []  # methods called, for tests that count node calls
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
+        self.http = ThreadedServer()
 
     # --- network ---------------------------------------------------------------------------------
 
     @property
     def rpc_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.http.port}"
 
     def start(self) -> None:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                answer = json.dumps(standin.handle(json.loads(body))).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                self.answer(200, standin.handle(self.json_body()))
 
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.http.serve(Handler)
 
     def stop(self) -> None:
         """Off the network: new connections are refused until start()."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self.http.stop()
 
     # --- what a test does to the chain -------------------------------------------------------------
 

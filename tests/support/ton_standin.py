@@ -24,12 +24,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bip_utils.ton.addr.ton_v4_addr_encoder import TonV4AddrEncoderConst
 from nacl.signing import SigningKey, VerifyKey
 from pytoniq_core import Address, Cell, HashMap, MessageAny, Slice, begin_cell
+
+from tests.support.threaded_http import JsonHandler, ThreadedServer
 
 NANOTONS = 1_000_000_000
 WALLET_ID = 698983191  # wallet v4r2's default subwallet id on workchain 0
@@ -62,49 +63,31 @@ class TonStandIn:
         self.seqno = 30_000_000
         self.requests: list[tuple[str, dict[str, str], str | None]] = []  # method, query, X-API-Key
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
+        self.http = ThreadedServer()
 
     # --- network ---------------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v2"
+        return f"http://127.0.0.1:{self.http.port}/api/v2"
 
     def start(self) -> None:
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 parts = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(parts.query))
-                self._answer(*standin.handle(parts.path, query, self.headers.get("X-API-Key")))
+                self.answer(*standin.handle(parts.path, query, self.headers.get("X-API-Key")))
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self._answer(*standin.handle(self.path, json.loads(body), self.headers.get("X-API-Key")))
+                self.answer(*standin.handle(self.path, self.json_body(), self.headers.get("X-API-Key")))
 
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.http.serve(Handler)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        """Off the network: new connections are refused until start()."""
+        self.http.stop()
 
     # --- what a test does to the chain -------------------------------------------------------------
 
