@@ -18,6 +18,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from coinvoice.db import chain_watch  # noqa: E402
 from tests.support import database  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -88,3 +89,14 @@ async def closed_loop(
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return total / (time.perf_counter() - start)
+
+
+async def reset_watch_state(pool: Any, chain: str, start: int, start_hash: str, keep: tuple[str, ...] = ()) -> None:
+    """Undo a watcher round: its events (but those of types ``keep``), deposits and recent blocks, invoices back
+    to pending, and the cursor back to block ``start``."""
+    await pool.execute("DELETE FROM events WHERE type <> ALL($1::text[])", list(keep))
+    await pool.execute("DELETE FROM deposits")
+    await pool.execute("DELETE FROM chain_blocks")
+    await pool.execute("UPDATE invoices SET status = 'pending' WHERE status <> 'created'")
+    async with pool.acquire() as conn:
+        await chain_watch.rewind_cursor(conn, chain, chain_watch.Cursor(start, start_hash))

@@ -30,12 +30,11 @@ from web3 import AsyncWeb3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, reset_watch_state  # noqa: E402
 from coinvoice.addresses.derive import derive_address  # noqa: E402
 from coinvoice.chains.evm.adapter import TRANSFER_TOPIC, EvmAdapter, use_session, web3_client  # noqa: E402
 from coinvoice.chains.follower import BLOCK_BATCH, BlockFollower  # noqa: E402
 from coinvoice.config import load_settings  # noqa: E402
-from coinvoice.db import chain_watch  # noqa: E402
 from coinvoice.db.pool import create_pool  # noqa: E402
 from coinvoice.domain.chains import CHAINS  # noqa: E402
 from coinvoice.services import deposits  # noqa: E402
@@ -175,15 +174,6 @@ async def add_addresses(pool, company: uuid.UUID, count: int) -> None:
     await pool.execute("ANALYZE addresses")
 
 
-async def reset_watch_state(pool, node: AnvilNode, start: int) -> None:
-    await pool.execute("DELETE FROM events")
-    await pool.execute("DELETE FROM deposits")
-    await pool.execute("DELETE FROM chain_blocks")
-    await pool.execute("UPDATE invoices SET status = 'pending' WHERE status <> 'created'")
-    async with pool.acquire() as conn:
-        await chain_watch.rewind_cursor(conn, CHAIN, chain_watch.Cursor(start, node.block(start)["hash"]))
-
-
 # --- the two catch-ups ----------------------------------------------------------------------------------------
 
 
@@ -299,7 +289,7 @@ async def throughput(
         n_txs, n_logs = await bare_fetch(w3, first, tip, BLOCK_BATCH, trace)
         bare_times.append(time.perf_counter() - t)
         bare_cpu.append(await meter.since(cpu))
-        await reset_watch_state(pool, node, first - 1)
+        await reset_watch_state(pool, CHAIN, first - 1, node.block(first - 1)["hash"])
         follower = BlockFollower(EvmAdapter.from_settings(CHAINS[CHAIN], settings, http), settings, pool)
         profiler = cProfile.Profile() if PROFILE else None
         cpu = await meter.sample()

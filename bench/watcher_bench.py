@@ -25,7 +25,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, reset_watch_state  # noqa: E402
 from coinvoice.addresses.derive import derive_address  # noqa: E402
 from coinvoice.chains.utxo.blocks import parse_block  # noqa: E402
 from coinvoice.chains.utxo.params import utxo_params  # noqa: E402
@@ -116,15 +116,6 @@ async def add_addresses(pool, company: uuid.UUID, count: int) -> None:
     await pool.execute("ANALYZE addresses")
 
 
-async def reset_watch_state(pool, rpc: BitcoinRpc, start: int) -> None:
-    await pool.execute("DELETE FROM events WHERE type <> 'invoice.created'")
-    await pool.execute("DELETE FROM deposits")
-    await pool.execute("DELETE FROM chain_blocks")
-    await pool.execute("UPDATE invoices SET status = 'pending' WHERE status <> 'created'")
-    async with pool.acquire() as conn:
-        await chain_watch.rewind_cursor(conn, CHAIN, chain_watch.Cursor(start, await rpc.get_block_hash(start)))
-
-
 async def bare_fetch(rpc: BitcoinRpc, first: int, last: int) -> int:
     """What any catch-up must do at least: fetch the same blocks, in the same batches, with the same client."""
     txs = 0
@@ -168,7 +159,7 @@ async def throughput(pool, rpc, settings, node, first: int, tip: int, rounds: in
         t = time.perf_counter()
         n_txs = await bare_fetch(rpc, first, tip)
         bare_times.append(time.perf_counter() - t)
-        await reset_watch_state(pool, rpc, first - 1)
+        await reset_watch_state(pool, CHAIN, first - 1, await rpc.get_block_hash(first - 1), keep=("invoice.created",))
         watcher = UtxoWatcher(CHAIN, settings, pool, rpc)
         profiler = cProfile.Profile() if PROFILE else None
         t = time.perf_counter()
