@@ -4,6 +4,7 @@ import asyncio
 import re
 from datetime import datetime, timedelta
 
+import asyncpg
 import pytest
 
 from coinvoice.addresses.derive import derive_address
@@ -151,6 +152,43 @@ async def test_concurrent_fills_of_one_company_get_distinct_addresses_in_index_o
     assert [r["derivation_index"] for r in rows] == list(range(20))
     by_invoice = {str(r["invoice_id"]): r["address"] for r in rows}
     assert all(by_invoice[view["id"]] == view["address"]["address"] for _, view in results)
+
+
+async def test_a_fill_stuck_in_its_transaction_does_not_hold_up_the_merchants_other_fills(api, company, db_url):
+    """The derivation index is taken before the fill's transaction, so the wallet row is not locked while a fill
+    waits for anything else (here: its event insert, held by a trigger on an advisory lock)."""
+    await accept_ltc(api, company["publicToken"])
+    stuck, free = [await create_invoice(api, company["publicToken"]) for _ in range(2)]
+    await sql(
+        db_url,
+        "CREATE FUNCTION wait_for_test() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NEW.invoice_id = '{stuck['id']}' THEN PERFORM pg_advisory_xact_lock_shared(4242); END IF;"
+        " RETURN NEW; END $$",
+    )
+    await sql(
+        db_url, "CREATE TRIGGER wait_for_test BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION wait_for_test()"
+    )
+    holder = await asyncpg.connect(db_url)
+    try:
+        await holder.execute("SELECT pg_advisory_lock(4242)")
+        first = asyncio.create_task(fill(api, stuck["id"]))
+        for _ in range(100):  # until the stuck fill waits on the lock, inside its transaction
+            waiting = await holder.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting == 1
+        status, view = await asyncio.wait_for(fill(api, free["id"]), 10)
+        assert status == 200, view
+        assert not first.done()
+        assert view["address"]["address"] == derive_address("litecoin", "regtest", TPUB, 1)
+        await holder.execute("SELECT pg_advisory_unlock(4242)")
+        status, view = await asyncio.wait_for(first, 10)
+        assert status == 200, view
+        assert view["address"]["address"] == derive_address("litecoin", "regtest", TPUB, 0)
+    finally:
+        await holder.close()
+    assert (await sql(db_url, "SELECT next_index FROM company_wallets"))[0]["next_index"] == 2
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 import asyncpg
 
@@ -167,6 +168,44 @@ async def take_derivation_index(conn: Conn, company_id: uuid.UUID, chain: str) -
         chain,
     )
     return (row["xpub"], row["index"]) if row else None
+
+
+class ReservedIndex(NamedTuple):
+    company_id: uuid.UUID
+    chain: str
+    xpub: str
+    derivation_index: int
+
+
+async def reserve_derivation_index(
+    conn: Conn, invoice_id: uuid.UUID, code: str, asset: str, chain: str
+) -> ReservedIndex | None:
+    """Take the next derivation index for filling invoice ``invoice_id`` with ``code``, in a statement of its own
+    (autocommit), before the fill's transaction: the wallet row is locked only while this statement commits, so
+    the fills of one merchant do not queue on it for their whole transaction. None (nothing taken) unless the
+    invoice is still created, has no other preset currency, and the company allows ``asset`` and has a key."""
+    row = await conn.fetchrow(
+        "UPDATE company_wallets w SET next_index = w.next_index + 1 FROM invoices i"
+        " WHERE i.id = $1 AND i.status = 'created' AND coalesce(i.preset_currency, $2) = $2"
+        " AND w.company_id = i.company_id AND w.chain = $4 AND w.xpub IS NOT NULL"
+        " AND EXISTS (SELECT 1 FROM company_assets a WHERE a.company_id = i.company_id AND a.asset = $3"
+        " AND a.is_allowed) RETURNING w.company_id, w.xpub, w.next_index - 1 AS index",
+        invoice_id,
+        code,
+        asset,
+        chain,
+    )
+    return ReservedIndex(row["company_id"], chain, row["xpub"], row["index"]) if row else None
+
+
+async def release_derivation_index(conn: Conn, reserved: ReservedIndex) -> None:
+    """Give back a reserved index that was not used, unless a later one was taken meanwhile (then it stays a gap)."""
+    await conn.execute(
+        "UPDATE company_wallets SET next_index = $3 WHERE company_id = $1 AND chain = $2 AND next_index = $3 + 1",
+        reserved.company_id,
+        reserved.chain,
+        reserved.derivation_index,
+    )
 
 
 async def allowed_assets(conn: ConnOrPool, company_id: uuid.UUID) -> dict[str, bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -132,12 +133,22 @@ async def create_regular(
 
 
 async def _allocate_address(
-    conn: Conn, settings: Settings, company_id: uuid.UUID, invoice_id: uuid.UUID, chain: str
+    conn: Conn,
+    settings: Settings,
+    company_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    chain: str,
+    reserved: list[db_companies.ReservedIndex],
 ) -> None:
-    """Derive the next never-used address of the company's wallet on ``chain`` and bind it to the invoice."""
+    """Derive the next never-used address of the company's wallet on ``chain`` and bind it to the invoice; the
+    index reserved before the transaction is used first (and taken out of ``reserved``) if it fits."""
     network = settings.chain(chain).network
     for _ in range(MAX_ADDRESS_TRIES):  # the index resumes after the key's highest ever used: collisions are rare
-        taken = await db_companies.take_derivation_index(conn, company_id, chain)
+        if reserved and reserved[0].company_id == company_id and reserved[0].chain == chain:
+            spare = reserved.pop()
+            taken: tuple[str, int] | None = (spare.xpub, spare.derivation_index)
+        else:
+            taken = await db_companies.take_derivation_index(conn, company_id, chain)
         if taken is None:
             raise Invalid("wallet_required", f"the merchant has no {chain} wallet", "paymentCurrency")
         xpub, index = taken
@@ -243,79 +254,120 @@ async def fill(
     if email_problem(email):
         raise Invalid("invalid_email", "clientEmail must be a valid email address", "clientEmail")
     await rates.ready(pool)  # this process's copy of the rate cache, read before any row is locked
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn:
+        reserved = await _reserve_index(conn, invoice_id, payment_currency)
+        reservation = reserved[0] if reserved else None
+        try:
+            async with conn.transaction():
+                view = await _fill_locked(conn, settings, rates, invoice_id, email, payment_currency, reserved)
+        except BaseException:
+            if reservation:  # rolled back with the fill: give it back if the connection still works
+                with contextlib.suppress(Exception):
+                    await db_companies.release_derivation_index(conn, reservation)
+            raise
+        if reserved:  # not used: the fill had nothing to do (filled meanwhile, or another asset after all)
+            await db_companies.release_derivation_index(conn, reserved[0])
+        return view
+
+
+async def _reserve_index(
+    conn: Conn, invoice_id: uuid.UUID, payment_currency: str | None
+) -> list[db_companies.ReservedIndex]:
+    """The derivation index a fill with ``payment_currency`` will need, taken before its transaction (see
+    db.companies.reserve_derivation_index); empty when it cannot be known or is not needed yet."""
+    asset = PAYMENT_ASSETS.get(payment_currency or "")
+    if asset is None or not CHAINS[asset.chain].derives_addresses:
+        return []
+    taken = await db_companies.reserve_derivation_index(conn, invoice_id, asset.code, asset.asset, asset.chain)
+    return [taken] if taken else []
+
+
+async def _fill_locked(
+    conn: Conn,
+    settings: Settings,
+    rates: RateService,
+    invoice_id: uuid.UUID,
+    email: str,
+    payment_currency: str | None,
+    reserved: list[db_companies.ReservedIndex],
+) -> dict[str, Any]:
+    inv = await db.lock_invoice(conn, invoice_id)
+    if inv is None:
+        raise NotFound("invoice_not_found", "no invoice with this id", "id")
+    if await reopen_if_lapsed(conn, settings, invoice_id, datetime.now(UTC)):  # billing: a fresh quote
         inv = await db.lock_invoice(conn, invoice_id)
-        if inv is None:
-            raise NotFound("invoice_not_found", "no invoice with this id", "id")
-        if await reopen_if_lapsed(conn, settings, invoice_id, datetime.now(UTC)):  # billing: a fresh quote
-            inv = await db.lock_invoice(conn, invoice_id)
-            assert inv is not None
-        status = Status(inv["status"])
-        if status is Status.DRAFT:
-            raise NotFound("invoice_not_found", "no invoice with this id", "id")
-        if status in CLOSED:
-            raise Conflict("invoice_closed", f"the invoice is {status.value} and cannot be filled", "status")
-        if status is Status.PENDING and inv["expires_at"] <= datetime.now(UTC):
-            raise Conflict("invoice_expired", "the invoice has expired and cannot be paid", "status")
-        if status is not Status.CREATED:
-            return await get_view(conn, settings, invoice_id)
-        code = inv["preset_currency"] or payment_currency
-        if code is None:
-            raise Invalid("required", "paymentCurrency is required", "paymentCurrency")
-        asset = PAYMENT_ASSETS.get(code)
-        if asset is None:
-            raise Invalid(
-                "unknown_payment_currency",
-                f"paymentCurrency must be one of {', '.join(PAYMENT_ASSETS)}",
-                "paymentCurrency",
-            )
-        allowed = await db_companies.allowed_assets(conn, inv["company_id"])
-        if not allowed.get(asset.asset):
-            raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
-        if inv["kind"] == "unlimited":
-            return await _fill_unlimited(conn, settings, inv, email, code)
-        # synchronous on purpose: a quote comes from the cached rates, nothing here can wait on a provider
-        pricing, quote = price_in(
-            rates, settings, inv["invoice_currency"], Decimal(inv["total"]), inv["merchant_pays_fee"], code
-        )
-        now = datetime.now(UTC)
-        if CHAINS[asset.chain].derives_addresses:
-            due_units = quote.due_units
-            await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain)
-        else:
-            due_units = await _allocate_on_shared_address(
-                conn, inv["company_id"], invoice_id, asset.chain, quote.due_units
-            )
-        await db.insert_quote(
-            conn,
-            invoice_id,
-            {
-                "asset": code,
-                "decimals": asset.decimals,
-                "rate": quote.rate,
-                "fee_units": quote.fee_units,
-                "due_units": due_units,
-                "rate_source": pricing.rate.summary,
-                "rate_sources": rate_sources_json(pricing.rate.sources),
-                "spread_percent": pricing.rate.spread_percent,
-                "network_fee_units": quote.network_fee_units,
-                "network_fee_source": pricing.network_fee_source,
-                "quoted_at": now,
-            },
-        )
-        expires = now + timedelta(minutes=settings.expiry_for(code))
-        await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
-        await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
+        assert inv is not None
+    status = Status(inv["status"])
+    if status is Status.DRAFT:
+        raise NotFound("invoice_not_found", "no invoice with this id", "id")
+    if status in CLOSED:
+        raise Conflict("invoice_closed", f"the invoice is {status.value} and cannot be filled", "status")
+    if status is Status.PENDING and inv["expires_at"] <= datetime.now(UTC):
+        raise Conflict("invoice_expired", "the invoice has expired and cannot be paid", "status")
+    if status is not Status.CREATED:
         return await get_view(conn, settings, invoice_id)
+    code = inv["preset_currency"] or payment_currency
+    if code is None:
+        raise Invalid("required", "paymentCurrency is required", "paymentCurrency")
+    asset = PAYMENT_ASSETS.get(code)
+    if asset is None:
+        raise Invalid(
+            "unknown_payment_currency",
+            f"paymentCurrency must be one of {', '.join(PAYMENT_ASSETS)}",
+            "paymentCurrency",
+        )
+    allowed = await db_companies.allowed_assets(conn, inv["company_id"])
+    if not allowed.get(asset.asset):
+        raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
+    if inv["kind"] == "unlimited":
+        return await _fill_unlimited(conn, settings, inv, email, code, reserved)
+    # synchronous on purpose: a quote comes from the cached rates, nothing here can wait on a provider
+    pricing, quote = price_in(
+        rates, settings, inv["invoice_currency"], Decimal(inv["total"]), inv["merchant_pays_fee"], code
+    )
+    now = datetime.now(UTC)
+    if CHAINS[asset.chain].derives_addresses:
+        due_units = quote.due_units
+        await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain, reserved)
+    else:
+        due_units = await _allocate_on_shared_address(conn, inv["company_id"], invoice_id, asset.chain, quote.due_units)
+    await db.insert_quote(
+        conn,
+        invoice_id,
+        {
+            "asset": code,
+            "decimals": asset.decimals,
+            "rate": quote.rate,
+            "fee_units": quote.fee_units,
+            "due_units": due_units,
+            "rate_source": pricing.rate.summary,
+            "rate_sources": rate_sources_json(pricing.rate.sources),
+            "spread_percent": pricing.rate.spread_percent,
+            "network_fee_units": quote.network_fee_units,
+            "network_fee_source": pricing.network_fee_source,
+            "quoted_at": now,
+        },
+    )
+    expires = now + timedelta(minutes=settings.expiry_for(code))
+    await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
+    await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
+    return await get_view(conn, settings, invoice_id)
 
 
-async def _fill_unlimited(conn: Conn, settings: Settings, inv: asyncpg.Record, email: str, code: str) -> dict[str, Any]:
+async def _fill_unlimited(
+    conn: Conn,
+    settings: Settings,
+    inv: asyncpg.Record,
+    email: str,
+    code: str,
+    reserved: list[db_companies.ReservedIndex],
+) -> dict[str, Any]:
     """An any-amount invoice: no quote, a derived address of its own, and a deposit window (pending) of
     COINVOICE_UNLIMITED_OPEN_HOURS unless the merchant closes it first."""
     check_unlimited_asset(code)
     asset = PAYMENT_ASSETS[code]
     now = datetime.now(UTC)
-    await _allocate_address(conn, settings, inv["company_id"], inv["id"], asset.chain)
+    await _allocate_address(conn, settings, inv["company_id"], inv["id"], asset.chain, reserved)
     await db_unlimited.set_payment_currency(conn, inv["id"], code)
     expires = now + timedelta(hours=settings.unlimited_open_hours)
     await db.mark_filled(conn, inv["id"], email=email, payment_currency=code, filled_at=now, expires_at=expires)
