@@ -12,19 +12,21 @@ import asyncpg
 
 from coinvoice.db.companies import insert_token
 from coinvoice.db.connection import Conn, ConnOrPool
-from coinvoice.db.invoices import VIEW_SQL
+from coinvoice.db.invoices import view_sql
 
-_BY_ID = "WHERE i.id = $1"
-assert VIEW_SQL.rstrip().endswith(_BY_ID), "the invoice view query changed shape; update LIST_SQL"
-#: The invoice view query for a page of a company's invoices, newest first, keyed by (created_at, id).
-LIST_SQL = (
-    VIEW_SQL.rstrip()[: -len(_BY_ID)]
-    + " WHERE i.company_id = $1 AND i.deleted_at IS NULL AND ($2::text[] IS NULL OR i.status = ANY($2))"
+#: The invoice view query for a page of a company's invoices, newest first, keyed by (created_at, id). The page
+#: is cut in a subquery over invoices alone, so only its rows are joined to the rest of the view, whatever plan
+#: the statistics of a fast-growing table suggest (joining every invoice of the company before the sort cost
+#: 17 ms a page at 800 invoices).
+LIST_SQL = view_sql(
+    "(SELECT * FROM invoices i"
+    " WHERE i.company_id = $1 AND i.deleted_at IS NULL AND ($2::text[] IS NULL OR i.status = ANY($2))"
     " AND ($3::timestamptz IS NULL OR i.created_at >= $3) AND ($4::timestamptz IS NULL OR i.created_at < $4)"
     " AND ($5::timestamptz IS NULL OR (i.created_at, i.id) < ($5, $6::uuid))"
     # search: the invoice id, the billing reference or the payer's email (a part of it, any case)
     " AND ($8::text IS NULL OR i.id::text = lower($8) OR i.reference ILIKE $9 OR i.client_email ILIKE $9)"
-    " ORDER BY i.created_at DESC, i.id DESC LIMIT $7"
+    " ORDER BY i.created_at DESC, i.id DESC LIMIT $7)",
+    " ORDER BY i.created_at DESC, i.id DESC",
 )
 SETTING_COLUMNS = {
     "name": "name",

@@ -11,8 +11,8 @@ import asyncpg
 
 from coinvoice.db.connection import Conn, ConnOrPool
 
-# One round trip for everything the wire shows about an invoice.
-VIEW_SQL = """
+# One round trip for everything the wire shows about an invoice; __INVOICES__ is the invoices table or a subquery.
+_VIEW_SELECT = """
 SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.merchant_pays_fee,
        i.preset_currency, i.payment_currency, i.redirect_url, i.client_email, i.resolution,
        i.created_at, i.filled_at, i.expires_at, i.updated_at,
@@ -30,12 +30,19 @@ SELECT i.id, i.company_id, i.status, i.invoice_currency, i.items, i.total, i.mer
                  'state', d.state, 'late', d.late, 'seen_at', d.seen_at,
                  'block_height', d.block_height) ORDER BY d.seen_at, d.txid, d.output_index), '[]')
           FROM deposits d WHERE d.invoice_id = i.id AND d.credited) AS deposits
-  FROM invoices i
+  FROM __INVOICES__ i
   JOIN companies c ON c.id = i.company_id
   LEFT JOIN quotes q ON q.invoice_id = i.id
   LEFT JOIN addresses ad ON ad.invoice_id = i.id AND ad.retired_at IS NULL
- WHERE i.id = $1
 """
+
+
+def view_sql(invoices: str, tail: str) -> str:
+    """The view query over ``invoices`` (the table, or a parenthesised subquery of invoice rows), then ``tail``."""
+    return _VIEW_SELECT.replace("__INVOICES__", invoices) + tail
+
+
+VIEW_SQL = view_sql("invoices", " WHERE i.id = $1")
 
 
 async def fetch_view_row(conn: ConnOrPool, invoice_id: uuid.UUID) -> asyncpg.Record | None:
