@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ class Payment:
     contract: str | None  # the token contract a token payment must come from
     uri: str  # what the QR code carries: the wallet URI, or the bare address where no standard URI exists
     wallet_uri: str | None  # the "Open in wallet" link; None where the asset has no standard URI (TRC-20)
-    qr_svg: str
+    qr_title: str  # the QR code's <title>, for screen readers
     rate: str
     fee: str
     expires_at: str | None
@@ -79,6 +80,11 @@ class Payment:
     window_seconds: int  # how long the invoice is open once filled (the expiry bar's full length)
     value: str  # what ``amount`` is worth in the invoice currency, at the invoice's rate
     deposits: list[Deposit] = field(default_factory=list)
+
+    @property
+    def qr_svg(self) -> str:
+        """The QR code of ``uri``, made only when a template shows it (a live poll that finds nothing new does not)."""
+        return qr_code_svg(self.uri, self.qr_title)
 
     @property
     def short(self) -> bool:
@@ -163,8 +169,10 @@ def support_of(url: str | None, email: str | None) -> Support:
     return Support(http_url(url), clean_email)
 
 
-def qr_svg(uri: str, title: str) -> str:
-    """An inline SVG QR code of ``uri`` with a white quiet zone; its <title> names it for screen readers."""
+@functools.lru_cache(maxsize=1024)
+def qr_code_svg(uri: str, title: str) -> str:
+    """An inline SVG QR code of ``uri`` with a white quiet zone; its <title> names it for screen readers.
+    Cached: a payer's page is shown again and again with the same code, and encoding it was a third of a render."""
     code = segno.make(uri, error="m")
     return code.svg_inline(omitsize=True, title=title, svgclass="qr", lineclass=None, light="#fff", border=4)
 
@@ -236,7 +244,7 @@ def _payment(view: dict[str, Any], settings: Settings, now: datetime) -> Payment
         contract=contract,
         uri=uri,
         wallet_uri=uri if uri != address["address"] else None,
-        qr_svg=qr_svg(uri, f"QR code: pay {to_send} {asset.asset.upper()} to {address['address']}"),
+        qr_title=f"QR code: pay {to_send} {asset.asset.upper()} to {address['address']}",
         rate=details["rate"],
         fee=details["invoiceFee"],
         expires_at=view.get("expiredAt"),
@@ -281,7 +289,7 @@ def _open_address(view: dict[str, Any], settings: Settings, now: datetime) -> Pa
         contract=contract,
         uri=uri,
         wallet_uri=uri if uri != address["address"] else None,
-        qr_svg=qr_svg(uri, f"QR code: send {asset.asset.upper()} to {address['address']}"),
+        qr_title=f"QR code: send {asset.asset.upper()} to {address['address']}",
         rate="0",
         fee="0",
         expires_at=view.get("expiredAt"),
