@@ -156,7 +156,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from coinvoice.web.server import serve
 
-    asyncio.run(serve(app, settings.host, settings.port, reuse_port=args.child))
+    asyncio.run(serve(app, settings.host, settings.port, reuse_port=args.child, access_log=settings.access_log))
     return 0
 
 

@@ -117,6 +117,7 @@ class Settings:
     webhook_allow_private: bool = False
     #: reverse proxies whose X-Forwarded-For names the client (COINVOICE_TRUSTED_PROXIES; see net/client_ip.py)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    access_log: bool = True  # one line per HTTP request (COINVOICE_ACCESS_LOG)
     # webhook sender: request timeout, retry backoff (base doubling to max, with jitter) for a window
     webhook_timeout_seconds: float = 10.0
     webhook_retry_base_seconds: float = 60.0
@@ -524,6 +525,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chain_lookback_blocks=_lookback(env),
         webhook_allow_private=env.get("COINVOICE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         trusted_proxies=_trusted_proxies(env),
+        access_log=_flag(env, "COINVOICE_ACCESS_LOG", default=True),
         webhook_timeout_seconds=_seconds(env, "COINVOICE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
         webhook_retry_base_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_BASE_SECONDS", 60.0),
         webhook_retry_max_seconds=_seconds(env, "COINVOICE_WEBHOOK_RETRY_MAX_SECONDS", 3600.0),

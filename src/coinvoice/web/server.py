@@ -14,6 +14,8 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from coinvoice.web.access_log import ACCESS_LOG, AccessLogger
+
 log = logging.getLogger(__name__)
 
 #: Codes for the statuses aiohttp's parser answers with.
@@ -49,11 +51,21 @@ class JsonErrorRunner(web.AppRunner):
         return server
 
 
-async def serve(app: web.Application, host: str, port: int, *, reuse_port: bool = False, **runner_args: Any) -> None:
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    reuse_port: bool = False,
+    access_log: bool = True,
+    **runner_args: Any,
+) -> None:
     """Listen until SIGINT or SIGTERM, then shut down gracefully (what web.run_app does, with our runner): stop
     accepting, let in-flight requests finish (up to the runner's shutdown_timeout), then the app's cleanup stops
     the jobs after their current round and closes the pool. ``reuse_port``: share the port with sibling processes
-    (SO_REUSEPORT), as the children of `serve --processes N` do."""
+    (SO_REUSEPORT), as the children of `serve --processes N` do. ``access_log``: a line per request."""
+    runner_args.setdefault("access_log_class", AccessLogger)
+    runner_args.setdefault("access_log", ACCESS_LOG if access_log else None)
     runner = JsonErrorRunner(app, **runner_args)
     await runner.setup()
     try:
