@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -29,6 +30,8 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        # (method, route, status) -> its counter and histogram children: routes are templates, so this stays small
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.rates = RateMetrics(self.registry)
         r = self.registry
         self.invoices = Gauge("coinvoice_invoices", "Invoices by status", ["status"], registry=r)
@@ -72,6 +75,17 @@ class Metrics:
             registry=r,
         )
 
+    def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one HTTP request and its latency; the labelled children are kept, not looked up per request."""
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            if len(self._request_children) < 1024:  # methods are the client's words: keep the cache bounded
+                self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
     def observe(self, stats: OpsStats) -> None:
         for status in Status:
             self.invoices.labels(status.value).set(stats.invoices_by_status.get(status.value, 0))
@@ -114,10 +128,7 @@ async def metrics_middleware(
         status = exc.status
         raise
     finally:
-        metrics = request.app[METRICS]
-        route = _route(request)
-        metrics.requests.labels(request.method, route, str(status)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        request.app[METRICS].request_done(request.method, _route(request), status, time.perf_counter() - started)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from coinvoice.appkeys import POOL, SETTINGS
 from coinvoice.domain.chains import CHAINS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Status
+from coinvoice.jsonenc import json_response
 from coinvoice.services.decisions import accept_deposit, decide, dismiss_deposit
 from coinvoice.services.deposit_list import list_deposits
 from coinvoice.services.invoice_list import list_invoices
@@ -47,7 +48,7 @@ async def get_invoices(request: web.Request) -> web.Response:
         limit=query_int(q, "limit", 20),
         cursor=q.get("cursor"),
     )
-    return web.json_response(page)
+    return json_response(page)
 
 
 def _credited(raw: str | None) -> bool | None:
@@ -78,21 +79,21 @@ async def get_deposits(request: web.Request) -> web.Response:
         limit=query_int(q, "limit", 20),
         cursor=q.get("cursor"),
     )
-    return web.json_response(page)
+    return json_response(page)
 
 
 @routes.post("/api/invoices/v1/regular/{invoice_id}/accept")
 async def accept(request: web.Request) -> web.Response:
     company = await require_company(request)
     view = await decide(request.app[POOL], request.app[SETTINGS], company.id, invoice_id_of(request), "accept")
-    return web.json_response(view)
+    return json_response(view)
 
 
 @routes.post("/api/invoices/v1/regular/{invoice_id}/reject")
 async def reject(request: web.Request) -> web.Response:
     company = await require_company(request)
     view = await decide(request.app[POOL], request.app[SETTINGS], company.id, invoice_id_of(request), "reject")
-    return web.json_response(view)
+    return json_response(view)
 
 
 def _deposit_id(request: web.Request) -> uuid.UUID:
@@ -109,7 +110,7 @@ async def accept_deposit_into_invoice(request: web.Request) -> web.Response:
     invoice_id = uuid_or_404(body.invoiceId, "invoice_not_found", "invoice", "invoiceId")
     assert invoice_id is not None
     result = await accept_deposit(request.app[POOL], request.app[SETTINGS], company.id, deposit_id, invoice_id)
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/company/deposits/{deposit_id}/dismiss")
@@ -117,4 +118,4 @@ async def dismiss_deposit_not_credited(request: web.Request) -> web.Response:
     company = await require_company(request)
     deposit_id = _deposit_id(request)
     result = await dismiss_deposit(request.app[POOL], request.app[SETTINGS], company.id, deposit_id)
-    return web.json_response(result)
+    return json_response(result)
