@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from bench.common import closed_loop, cpu_seconds, free_port, fresh_database, server_process
-from bench.soak import BODY, CREATE, _one
+from bench.soak import BODY, _one
 from coinvoice.config import load_settings
 from coinvoice.db.pool import create_pool
 from coinvoice.services.companies import create_company
@@ -71,22 +71,21 @@ async def measure(requests: int, concurrency: int, calls: tuple[str, ...] = CALL
                 fresh: deque[str] = deque()
                 to_pay: deque[tuple[str, str]] = deque()
                 rng = random.Random(1)
-                for call in CALLS:
-                    if call not in calls and call != "create":  # creates make the invoices the others use
-                        continue
 
-                    async def one(session: aiohttp.ClientSession, i: int, call: str = call) -> None:
+                def make(call: str) -> Any:
+                    async def one(session: aiohttp.ClientSession, i: int) -> None:
                         status, ok = await _one(session, api.base, call, auth, plain, known, fresh, to_pay, rng)
                         assert ok, (call, status)
 
+                    return one
+
+                for call in CALLS:
+                    if call not in calls and call != "create":  # creates make the invoices the others use
+                        continue
                     if call == "proceed":  # invoices to fill, made beforehand
-                        await closed_loop(
-                            lambda s, i: _one(s, api.base, "create", auth, plain, known, fresh, to_pay, rng),
-                            requests,
-                            concurrency,
-                        )
-                        fresh = deque(list(fresh)[-requests:])
-                    results[call] = await _cpu_of(one, requests, concurrency, [api.pid, *api.children()], dsn)
+                        fresh.clear()
+                        await closed_loop(make("create"), requests, concurrency)
+                    results[call] = await _cpu_of(make(call), requests, concurrency, [api.pid, *api.children()], dsn)
             finally:
                 await worker.stop()
                 await api.stop()
