@@ -94,28 +94,10 @@ async def find_by_idempotency_key(conn: Conn, company_id: uuid.UUID, key: str) -
 async def lock_invoice(conn: Conn, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, company_id, kind, status, invoice_currency, total, merchant_pays_fee, preset_currency,"
-        " payment_currency, expires_at, resolution FROM invoices WHERE id = $1 FOR UPDATE",
+        " payment_currency, expires_at, resolution, deleted_at, ARRAY(SELECT a.asset FROM company_assets a"
+        " WHERE a.company_id = i.company_id AND a.is_allowed) AS allowed_assets"
+        " FROM invoices i WHERE id = $1 FOR UPDATE OF i",
         invoice_id,
-    )
-
-
-async def insert_quote(conn: Conn, invoice_id: uuid.UUID, q: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source, quoted_at,"
-        " rate_sources, spread_percent, network_fee_units, network_fee_source)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        invoice_id,
-        q["asset"],
-        q["decimals"],
-        q["rate"],
-        q["fee_units"],
-        q["due_units"],
-        q["rate_source"],
-        q["quoted_at"],
-        q["rate_sources"],
-        q["spread_percent"],
-        q["network_fee_units"],
-        q["network_fee_source"],
     )
 
 
@@ -161,6 +143,42 @@ async def open_dues(conn: Conn, chain: str, address: str, low: int, high: int) -
         Decimal(high),
     )
     return {int(r["due_units"]) for r in rows}
+
+
+async def fill_with_quote(
+    conn: Conn,
+    invoice_id: uuid.UUID,
+    q: dict[str, Any],
+    *,
+    email: str,
+    payment_currency: str,
+    filled_at: datetime,
+    expires_at: datetime,
+) -> None:
+    """The frozen quote and the invoice turned pending, in one statement."""
+    await conn.execute(
+        "WITH q AS (INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source,"
+        " quoted_at, rate_sources, spread_percent, network_fee_units, network_fee_source)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))"
+        " UPDATE invoices SET status = 'pending', client_email = $13, payment_currency = $14, filled_at = $15,"
+        " expires_at = $16, updated_at = $15 WHERE id = $1",
+        invoice_id,
+        q["asset"],
+        q["decimals"],
+        q["rate"],
+        q["fee_units"],
+        q["due_units"],
+        q["rate_source"],
+        q["quoted_at"],
+        q["rate_sources"],
+        q["spread_percent"],
+        q["network_fee_units"],
+        q["network_fee_source"],
+        email,
+        payment_currency,
+        filled_at,
+        expires_at,
+    )
 
 
 async def mark_filled(

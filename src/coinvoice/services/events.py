@@ -60,6 +60,14 @@ async def _record(
 
 async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Event) -> uuid.UUID:
     """Record ``event`` for an invoice; call inside the transaction that made the change."""
+    return (await emit_with_view(conn, settings, invoice_id, event))[0]
+
+
+async def emit_with_view(
+    conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Event
+) -> tuple[uuid.UUID, dict[str, Any]]:
+    """``emit``, also returning the invoice view the event carries (the state just written), so that a caller
+    answering with it need not read the invoice again."""
     row = await db_invoices.fetch_view_row(conn, invoice_id)
     assert row is not None, "events are emitted for existing invoices"
     now = datetime.now(UTC)
@@ -68,7 +76,8 @@ async def emit(conn: Conn, settings: Settings, invoice_id: uuid.UUID, event: Eve
     payload = event_payload(event_id, event, view, now)
     if event.type == "invoice.done" and settings.smtp is not None and row["client_email"]:
         await queue_email(conn, settings, row["company_id"], "receipt", row["client_email"], view)
-    return await _record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)
+    await _record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)
+    return event_id, view
 
 
 async def emit_deposit_event(

@@ -33,7 +33,7 @@ from coinvoice.domain.text import email_problem
 from coinvoice.logcontext import REQUEST_ID
 from coinvoice.rates.service import Pricing, RateService
 from coinvoice.services.billing_payment import reopen_if_lapsed
-from coinvoice.services.events import emit, event_payload
+from coinvoice.services.events import emit, emit_with_view, event_payload
 from coinvoice.services.rates import rate_sources_json
 from coinvoice.services.unlimited import check_asset as check_unlimited_asset
 from coinvoice.services.views import invoice_view, public_view
@@ -41,6 +41,7 @@ from coinvoice.services.views import invoice_view, public_view
 log = logging.getLogger(__name__)
 #: Tries at the next derivation index when an address is already taken (another company set the same key).
 MAX_ADDRESS_TRIES = 20
+PENDING = Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING])
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +295,11 @@ async def _fill_locked(
     inv = await db.lock_invoice(conn, invoice_id)
     if inv is None:
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
-    if await reopen_if_lapsed(conn, settings, invoice_id, datetime.now(UTC)):  # billing: a fresh quote
+    if inv["kind"] == "billing" and await reopen_if_lapsed(conn, settings, invoice_id, datetime.now(UTC)):
         inv = await db.lock_invoice(conn, invoice_id)
         assert inv is not None
     status = Status(inv["status"])
-    if status is Status.DRAFT:
+    if status is Status.DRAFT or inv["deleted_at"] is not None:
         raise NotFound("invoice_not_found", "no invoice with this id", "id")
     if status in CLOSED:
         raise Conflict("invoice_closed", f"the invoice is {status.value} and cannot be filled", "status")
@@ -316,8 +317,7 @@ async def _fill_locked(
             f"paymentCurrency must be one of {', '.join(PAYMENT_ASSETS)}",
             "paymentCurrency",
         )
-    allowed = await db_companies.allowed_assets(conn, inv["company_id"])
-    if not allowed.get(asset.asset):
+    if asset.asset not in inv["allowed_assets"]:
         raise Invalid("asset_not_allowed", f"the merchant does not accept {code}", "paymentCurrency")
     if inv["kind"] == "unlimited":
         return await _fill_unlimited(conn, settings, inv, email, code, reserved)
@@ -331,7 +331,8 @@ async def _fill_locked(
         await _allocate_address(conn, settings, inv["company_id"], invoice_id, asset.chain, reserved)
     else:
         due_units = await _allocate_on_shared_address(conn, inv["company_id"], invoice_id, asset.chain, quote.due_units)
-    await db.insert_quote(
+    expires = now + timedelta(minutes=settings.expiry_for(code))
+    await db.fill_with_quote(
         conn,
         invoice_id,
         {
@@ -347,11 +348,13 @@ async def _fill_locked(
             "network_fee_source": pricing.network_fee_source,
             "quoted_at": now,
         },
+        email=email,
+        payment_currency=code,
+        filled_at=now,
+        expires_at=expires,
     )
-    expires = now + timedelta(minutes=settings.expiry_for(code))
-    await db.mark_filled(conn, invoice_id, email=email, payment_currency=code, filled_at=now, expires_at=expires)
-    await emit(conn, settings, invoice_id, Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
-    return await get_view(conn, settings, invoice_id)
+    _, view = await emit_with_view(conn, settings, invoice_id, PENDING)
+    return public_view(view)
 
 
 async def _fill_unlimited(
@@ -371,8 +374,8 @@ async def _fill_unlimited(
     await db_unlimited.set_payment_currency(conn, inv["id"], code)
     expires = now + timedelta(hours=settings.unlimited_open_hours)
     await db.mark_filled(conn, inv["id"], email=email, payment_currency=code, filled_at=now, expires_at=expires)
-    await emit(conn, settings, inv["id"], Event("invoice.pending", Status.PENDING, MESSAGES[Status.PENDING]))
-    return await get_view(conn, settings, inv["id"])
+    _, view = await emit_with_view(conn, settings, inv["id"], PENDING)
+    return public_view(view)
 
 
 async def expire_due_invoices(pool: asyncpg.Pool, settings: Settings, now: datetime | None = None) -> int:
