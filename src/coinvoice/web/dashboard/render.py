@@ -37,6 +37,7 @@ def make_templates(static: dict[str, StaticFile]) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat() of every file on every render
     )
     env.globals["static_url"] = lambda name: f"/dashboard/static/{name}?v={static[name].etag}"
     env.globals["status_label"] = lambda status: STATUS_LABELS.get(status, status)

@@ -103,6 +103,7 @@ def _environment(static: dict[str, StaticFile], lang: str) -> jinja2.Environment
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
+        auto_reload=False,  # templates ship with the package: no stat() of every file on every render
     )
     catalogue = translations(lang)
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
