@@ -21,14 +21,12 @@ from typing import Any
 import aiohttp
 
 from bench.common import closed_loop, cpu_seconds, free_port, fresh_database, server_process
-from bench.soak import BODY, _one
+from bench.soak import BODY, _one, litecoin_company
 from coinvoice.config import load_settings
 from coinvoice.db.pool import create_pool
-from coinvoice.services.companies import create_company
-from tests.chains.watch_support import accept_litecoin
 from tests.conftest import TEST_ENV
 from tests.support.litecoind import start_litecoind
-from tests.support.processes import GatewayProcess, ProcessApi
+from tests.support.processes import GatewayProcess
 
 CALLS = ("create", "get", "proceed", "payer_page", "list")
 
@@ -58,13 +56,7 @@ async def measure(requests: int, concurrency: int, calls: tuple[str, ...] = CALL
             try:
                 await api.wait_ready()
                 await worker.wait_ready()
-                pool = await create_pool(dsn, min_size=1, max_size=2)
-                try:
-                    company = await create_company(pool, settings, "Calls Shop", None, None)
-                    async with aiohttp.ClientSession() as setup:
-                        await accept_litecoin(ProcessApi(api.base, setup), company, pool)
-                finally:
-                    await pool.close()
+                company = await litecoin_company(dsn, settings, api.base, "Calls Shop")
                 auth = {"Authorization": f"Bearer {company['publicToken']}", "Content-Type": "application/json"}
                 plain = {"Content-Type": "application/json"}
                 known: deque[str] = deque(maxlen=5000)

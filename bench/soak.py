@@ -123,6 +123,18 @@ def _sample_rss(result: SoakResult, processes: dict[str, int], phase: str) -> No
         result.rss.setdefault(name, {})[phase] = rss_kib(pid)
 
 
+async def litecoin_company(dsn: str, settings: Settings, api_base: str, name: str) -> dict[str, Any]:
+    """A company that accepts litecoin (the test wallet), through the API at ``api_base``."""
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        company = await create_company(pool, settings, name, None, None)
+        async with aiohttp.ClientSession() as setup:
+            await accept_litecoin(ProcessApi(api_base, setup), company, pool)
+        return company
+    finally:
+        await pool.close()
+
+
 async def run_soak(
     node: LitecoinNode,
     dsn: str,
@@ -151,13 +163,7 @@ async def run_soak(
     try:
         await api_gateway.wait_ready()
         await worker.wait_ready()
-        pool = await create_pool(dsn, min_size=1, max_size=2)
-        try:
-            company = await create_company(pool, settings, "Soak Shop", None, None)
-            async with aiohttp.ClientSession() as setup:
-                await accept_litecoin(ProcessApi(api_gateway.base, setup), company, pool)
-        finally:
-            await pool.close()
+        company = await litecoin_company(dsn, settings, api_gateway.base, "Soak Shop")
         probe_port = free_port()
         probe = server_process(["-m", "bench.baseline_app", "--dsn", dsn, "--port", str(probe_port)], probe_port)
         async with probe:

@@ -145,6 +145,30 @@ async def open_dues(conn: Conn, chain: str, address: str, low: int, high: int) -
     return {int(r["due_units"]) for r in rows}
 
 
+QUOTE_COLUMNS = (
+    "asset",
+    "decimals",
+    "rate",
+    "fee_units",
+    "due_units",
+    "rate_source",
+    "quoted_at",
+    "rate_sources",
+    "spread_percent",
+    "network_fee_units",
+    "network_fee_source",
+)
+
+
+def _mark_filled_sql(first: int) -> str:
+    """The invoice ($1) turned pending; its email, payment currency, fill and expiry times from ``$first`` on."""
+    e, c, f, x = (f"${n}" for n in range(first, first + 4))
+    return (
+        f"UPDATE invoices SET status = 'pending', client_email = {e}, payment_currency = {c}, filled_at = {f},"
+        f" expires_at = {x}, updated_at = {f} WHERE id = $1"
+    )
+
+
 async def fill_with_quote(
     conn: Conn,
     invoice_id: uuid.UUID,
@@ -155,25 +179,13 @@ async def fill_with_quote(
     filled_at: datetime,
     expires_at: datetime,
 ) -> None:
-    """The frozen quote and the invoice turned pending, in one statement."""
+    """The frozen quote and the invoice turned pending (``mark_filled``), in one statement."""
+    columns = QUOTE_COLUMNS
     await conn.execute(
-        "WITH q AS (INSERT INTO quotes (invoice_id, asset, decimals, rate, fee_units, due_units, rate_source,"
-        " quoted_at, rate_sources, spread_percent, network_fee_units, network_fee_source)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))"
-        " UPDATE invoices SET status = 'pending', client_email = $13, payment_currency = $14, filled_at = $15,"
-        " expires_at = $16, updated_at = $15 WHERE id = $1",
+        f"WITH q AS (INSERT INTO quotes (invoice_id, {', '.join(columns)})"
+        f" VALUES ($1, {', '.join(f'${n}' for n in range(2, len(columns) + 2))}))" + _mark_filled_sql(len(columns) + 2),
         invoice_id,
-        q["asset"],
-        q["decimals"],
-        q["rate"],
-        q["fee_units"],
-        q["due_units"],
-        q["rate_source"],
-        q["quoted_at"],
-        q["rate_sources"],
-        q["spread_percent"],
-        q["network_fee_units"],
-        q["network_fee_source"],
+        *(q[c] for c in columns),
         email,
         payment_currency,
         filled_at,
@@ -191,8 +203,7 @@ async def mark_filled(
     expires_at: datetime,
 ) -> None:
     await conn.execute(
-        "UPDATE invoices SET status = 'pending', client_email = $2, payment_currency = $3, filled_at = $4,"
-        " expires_at = $5, updated_at = $4 WHERE id = $1",
+        _mark_filled_sql(2),
         invoice_id,
         email,
         payment_currency,
