@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -121,3 +123,44 @@ async def test_sigterm_finishes_the_in_flight_request_and_every_process_exits_0(
     assert not any(_alive(pid) for pid in children)
     log = gateway.log_text()
     assert "all api processes stopped" in log and "Traceback" not in log, log
+
+
+HEALTHZ_COUNT = re.compile(r'^coinvoice_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$', re.M)
+
+
+def _metrics_dir(pid: int) -> Path:
+    """The prometheus-client multiprocess directory in a process's environment."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return Path(next(v for v in environ if v.startswith(b"PROMETHEUS_MULTIPROC_DIR=")).split(b"=", 1)[1].decode())
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("*")} if folder.exists() else set()
+
+
+async def _healthz_count(session: aiohttp.ClientSession, gateway: GatewayProcess) -> float:
+    async with session.get(gateway.base + "/metrics") as r:
+        assert r.status == 200
+        found = HEALTHZ_COUNT.search(await r.text())
+    assert found is not None
+    return float(found.group(1))
+
+
+async def test_metrics_count_the_requests_of_every_process_whichever_answers(db_url, tmp_path):
+    gateway = await _api_gateway(db_url, tmp_path)
+    try:
+        children = gateway.children()
+        assert len(children) == 2, gateway.log_text()
+        folder = _metrics_dir(children[0])
+        # a new connection per request: the kernel spreads them over both children
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+            before = await _healthz_count(session, gateway)
+            for _ in range(40):
+                async with session.get(gateway.base + "/healthz") as r:
+                    assert r.status == 200
+            seen = {await _healthz_count(session, gateway) for _ in range(12)}
+        assert seen == {before + 40}  # every scrape, whichever child served it, counts both children's requests
+        assert {f"counter_{pid}.db" for pid in children} <= _files(folder)
+    finally:
+        assert await gateway.stop() == 0
+    assert not _files(folder)  # the parent removes its metrics directory on the way out

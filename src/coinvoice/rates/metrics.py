@@ -40,6 +40,7 @@ class RateMetrics:
             "Seconds since the provider's newest good price in the rate cache (NaN: none yet)",
             ["provider"],
             registry=registry,
+            multiprocess_mode="mostrecent",  # set at each scrape: see web/metrics.py
         )
         self.fee_estimates = Counter(
             "coinvoice_network_fee_estimates",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,11 +12,16 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from coinvoice.appkeys import POOL, RATES
 from coinvoice.db.ops_stats import OpsStats, ops_stats
 from coinvoice.domain.invoice import Status
 from coinvoice.rates.metrics import RateMetrics
+
+#: Gauges are set from PostgreSQL at each scrape, by whichever process answers it: behind `serve --processes N`
+#: the newest value of any process is the right one (prometheus-client's multiprocess mode, see metrics_handler).
+_Gauge = functools.partial(Gauge, multiprocess_mode="mostrecent")
 
 
 class Metrics:
@@ -34,41 +41,41 @@ class Metrics:
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.rates = RateMetrics(self.registry)
         r = self.registry
-        self.invoices = Gauge("coinvoice_invoices", "Invoices by status", ["status"], registry=r)
-        self.deliveries = Gauge("coinvoice_webhook_deliveries", "Webhook deliveries by outcome", ["state"], registry=r)
-        self.outbox_depth = Gauge("coinvoice_webhook_outbox_depth", "Webhook deliveries not yet delivered", registry=r)
-        self.outbox_oldest = Gauge(
+        self.invoices = _Gauge("coinvoice_invoices", "Invoices by status", ["status"], registry=r)
+        self.deliveries = _Gauge("coinvoice_webhook_deliveries", "Webhook deliveries by outcome", ["state"], registry=r)
+        self.outbox_depth = _Gauge("coinvoice_webhook_outbox_depth", "Webhook deliveries not yet delivered", registry=r)
+        self.outbox_oldest = _Gauge(
             "coinvoice_webhook_outbox_oldest_seconds", "Age of the oldest undelivered webhook (0: none)", registry=r
         )
-        self.cursor_height = Gauge(
+        self.cursor_height = _Gauge(
             "coinvoice_chain_cursor_height", "The block height a chain's follower has processed", ["chain"], registry=r
         )
-        self.cursor_age = Gauge(
+        self.cursor_age = _Gauge(
             "coinvoice_chain_cursor_age_seconds",
             "Seconds since a chain's cursor last advanced (the last successful poll that saw a new block)",
             ["chain"],
             registry=r,
         )
 
-        self.chain_tip = Gauge(
+        self.chain_tip = _Gauge(
             "coinvoice_chain_tip_height",
             "The node's tip height as the watcher's latest round began",
             ["chain"],
             registry=r,
         )
-        self.chain_lag = Gauge(
+        self.chain_lag = _Gauge(
             "coinvoice_chain_lag_blocks",
             "Blocks the watcher is behind the node: the tip its latest round saw minus its cursor",
             ["chain"],
             registry=r,
         )
-        self.last_poll = Gauge(
+        self.last_poll = _Gauge(
             "coinvoice_chain_last_poll_timestamp_seconds",
             "Unix time of the watcher's last successful round",
             ["chain"],
             registry=r,
         )
-        self.last_poll_age = Gauge(
+        self.last_poll_age = _Gauge(
             "coinvoice_chain_last_poll_age_seconds",
             "Seconds since the watcher's last successful round",
             ["chain"],
@@ -135,5 +142,16 @@ async def metrics_handler(request: web.Request) -> web.Response:
     with contextlib.suppress(OSError, asyncpg.PostgresError):  # metrics must answer without the database
         await request.app[RATES].ready(request.app[POOL])  # rate ages as PostgreSQL knows them, not as last read
         request.app[METRICS].observe(await ops_stats(request.app[POOL]))
-    body = generate_latest(request.app[METRICS].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(body=exposition(request.app[METRICS].registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The metrics text: this process's registry, or, when prometheus-client's multiprocess directory is set (the
+    children of `serve --processes N` share one, web/supervisor.py), every process's values combined: counters
+    and histograms summed, gauges the most recently set."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return generate_latest(registry)
+    combined = CollectorRegistry()
+    MultiProcessCollector(combined, path=folder)
+    return generate_latest(combined)

@@ -4,7 +4,8 @@ Every child listens on the same host and port with SO_REUSEPORT (the kernel spre
 so there is nothing to coordinate between them but PostgreSQL. The parent only watches: a child that dies is
 started again after a back-off that doubles while it keeps dying (reset once it has run a minute); SIGTERM or
 SIGINT is passed on to every child, which finishes its in-flight requests and running job rounds, closes its pool
-and exits 0; the parent then exits 0 too (1 if a child had to be killed or exited otherwise).
+and exits 0; the parent then exits 0 too (1 if a child had to be killed or exited otherwise). /metrics answers for
+all the children together, whichever of them serves the scrape.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,10 @@ HEALTHY_SECONDS = 60.0
 #: How long a child may take to finish its requests and jobs after SIGTERM before it is killed.
 STOP_SECONDS = 75.0
 _PR_SET_PDEATHSIG = 1
+#: prometheus-client's multiprocess directory: the children write their metric values there (memory-mapped files,
+#: one per process) and whichever child answers /metrics adds them up (web/metrics.py: exposition). The parent
+#: makes a fresh one for each run unless the operator names one (then its old files are removed at start).
+METRICS_DIR_VAR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -56,9 +64,10 @@ class Supervisor:
         self._slots = [Slot(n) for n in range(1, count + 1)]
         self._what = what
         self._stopping = False
+        self._metrics_dir = ""
 
     def _start(self, slot: Slot) -> None:
-        env = {**os.environ, "COINVOICE_PROCESS_NUMBER": str(slot.number)}
+        env = {**os.environ, "COINVOICE_PROCESS_NUMBER": str(slot.number), METRICS_DIR_VAR: self._metrics_dir}
         slot.process = subprocess.Popen(self._command, env=env, preexec_fn=_die_with_parent)
         slot.started = time.monotonic()
         log.info("%s process %d started (pid %d)", self._what, slot.number, slot.process.pid)
@@ -69,6 +78,10 @@ class Supervisor:
     def run(self) -> int:
         """Start the children, restart the ones that die, and stop them all on SIGTERM/SIGINT."""
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        own_dir = METRICS_DIR_VAR not in os.environ
+        self._metrics_dir = tempfile.mkdtemp(prefix="coinvoice-metrics-") if own_dir else os.environ[METRICS_DIR_VAR]
+        for stale in Path(self._metrics_dir).glob("*.db"):  # an earlier run's counts would be added to ours
+            stale.unlink()
         try:
             for slot in self._slots:
                 self._start(slot)
@@ -79,6 +92,8 @@ class Supervisor:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if own_dir:
+                shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
     def _watch(self) -> None:
         now = time.monotonic()
