@@ -3,13 +3,17 @@ transaction commits after a later one's is still matched, and a new watcher rebu
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+import time
 import uuid
 
 import asyncpg
 
-from coinvoice.chains.allocated import HashSet64
+from coinvoice.chains.allocated import AllocatedAddresses, HashSet64
+from coinvoice.db import chain_watch
+from coinvoice.db.chain_watch import ALLOCATED_CHUNK
 from tests.chains.watch_support import address_of, due, ltc_invoice, make_watcher, view_of
 
 
@@ -97,9 +101,16 @@ def test_the_hash_set_finds_every_member_across_merges_and_few_strangers():
     members = [f"ltc1q{rng.getrandbits(160):040x}" for _ in range(20_000)]
     strangers = [f"ltc1q{rng.getrandbits(160):040x}" for _ in range(20_000)]
     held = HashSet64(hash(m) for m in members[:5_000])
+    merges = 0
     for start in range(5_000, 20_000, 700):  # recent additions, merged into the sorted array now and then
         held.add(hash(m) for m in members[start : start + 700])
         assert held.pick(members[: start + 700]) == members[: start + 700]
+        if held.crowded:
+            before = len(held)
+            held, merges = held.merged(), merges + 1
+            assert len(held) == before and not held.crowded
+            assert held.pick(members[: start + 700]) == members[: start + 700]
+    assert merges >= 3
     assert len(held) == 20_000
     assert held.pick(strangers) == []  # 64-bit hashes: a false positive is about 1 in 10^15 here
     assert held.nbytes < 20_000 * 8 + 20_000 * 16 // 8 * 2
@@ -116,3 +127,39 @@ async def test_transaction_ids_going_backwards_reload_the_set(api, merchant, poo
         await watcher.poll()
     assert "litecoin: the database's transaction ids went backwards; reloading allocated addresses" in caplog.text
     assert (await view_of(api, view["id"]))["status"] == "done"
+
+
+async def test_building_a_large_set_does_not_stall_the_event_loop(monkeypatch):
+    """The full load and the merges sort and index in a thread: another task keeps running every few ms."""
+    rng = random.Random(7)
+    members = [f"ltc1q{rng.getrandbits(160):040x}" for _ in range(400_000)]
+    started = time.perf_counter()
+    HashSet64(hash(m) for m in members)
+    build = time.perf_counter() - started
+
+    async def allocated_since(conn, chain, boundary, take):
+        for at in range(0, len(members), ALLOCATED_CHUNK):  # as the database streams them
+            take(members[at : at + ALLOCATED_CHUNK])
+            await asyncio.sleep(0)
+        return 1
+
+    monkeypatch.setattr(chain_watch, "allocated_since", allocated_since)
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.002)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    allocated = AllocatedAddresses("litecoin")
+    await allocated.refresh(None)  # type: ignore[arg-type]  # the stand-in above needs no connection
+    done.set()
+    await ticking
+    assert allocated.size == 400_000
+    assert allocated.candidates([*members[:1000], "ltc1qnot-allocated"]) == members[:1000]
+    assert max(gaps) < build / 3, (max(gaps), build)  # in the loop, the build alone would stall it for `build`

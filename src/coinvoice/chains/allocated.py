@@ -9,6 +9,7 @@ after a refresh it holds every address whose allocation had committed when the r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from array import array
 from bisect import bisect_left
@@ -27,6 +28,7 @@ _MASK = (1 << 64) - 1
 #: bottom bits), so a lookup of an absent address passes with odds of 1.5% at most before its exact check.
 _BITS_PER_ENTRY = 16
 _MIN_BITS_LOG2 = 16
+_BUCKET_BITS = 12
 
 
 class HashSet64:
@@ -39,7 +41,7 @@ class HashSet64:
     """
 
     def __init__(self, hashes: Iterable[int] = ()) -> None:
-        self._sorted = array("Q", sorted(h & _MASK for h in hashes))  # a duplicate would be harmless
+        self._sorted = _sorted_array(hashes)  # a duplicate would be harmless
         self._recent: set[int] = set()
         self._index()
 
@@ -57,11 +59,17 @@ class HashSet64:
             if not self._has(u):
                 self._recent.add(u)
                 self._mark(u)
-        if len(self._recent) > max(1024, len(self._sorted) // 8):
-            # the array is one sorted run: timsort sorts the recent few and merges them in one pass
-            self._sorted = array("Q", sorted([*self._sorted, *self._recent]))
-            self._recent = set()
-            self._index()
+
+    @property
+    def crowded(self) -> bool:
+        """Enough recent additions that merging them into the sorted array is due."""
+        return len(self._recent) > max(1024, len(self._sorted) // 8)
+
+    def merged(self) -> HashSet64:
+        """A new set with the recent additions merged into the array; this one is left as it was, so a thread can
+        build it (a second at a million) while the event loop goes on. The array is one sorted run: timsort sorts
+        the recent few and merges them in one pass."""
+        return HashSet64([*self._sorted, *self._recent])
 
     def pick(self, strings: Iterable[str]) -> list[str]:
         """The strings whose hash may be in the set (all of those whose hash is)."""
@@ -124,11 +132,15 @@ class AllocatedAddresses:
             boundary = await db.allocated_since(conn, self.chain, since, lambda chunk: more.add(_hashes(chunk)))
             if since is not None and boundary >= since:
                 self._boundary = boundary
+                if more.crowded:
+                    self._set = await asyncio.to_thread(more.merged)
                 return
             log.warning("%s: the database's transaction ids went backwards; reloading allocated addresses", self.chain)
         loaded = array("Q")  # the full load: collected compactly, sorted once
         boundary = await db.allocated_since(conn, self.chain, None, lambda chunk: loaded.extend(_hashes(chunk)))
-        self._set, self._boundary = HashSet64(loaded), boundary
+        # sorting and indexing a million hashes takes seconds of CPU: in a thread, so that the worker's other jobs
+        # (the other chains, the webhook sender) keep running meanwhile
+        self._set, self._boundary = await asyncio.to_thread(HashSet64, loaded), boundary
 
     def candidates(self, addresses: Iterable[str]) -> list[str]:
         """The addresses that may be allocated (every allocated one is among them); call refresh first."""
@@ -144,6 +156,23 @@ class AllocatedAddresses:
         await self.refresh(conn)
         found = self.candidates(addresses)
         return await deposits.match_addresses(conn, self.chain, found) if found else {}
+
+
+def _sorted_array(hashes: Iterable[int]) -> array[int]:
+    """``array("Q", sorted(h & _MASK for h in hashes))``, in small steps: bucketed by their top 12 bits, each
+    bucket sorted on its own (in order of the buckets, that is the whole order). One sort of a million holds the
+    GIL for a few hundred milliseconds, so the event loop would stall while a thread builds the set; here no step
+    holds it for more than a fraction of a millisecond."""
+    buckets: list[list[int]] = [[] for _ in range(1 << _BUCKET_BITS)]
+    shift = 64 - _BUCKET_BITS
+    for h in hashes:
+        u = h & _MASK
+        buckets[u >> shift].append(u)
+    out = array("Q")
+    for bucket in buckets:
+        bucket.sort()
+        out.extend(bucket)
+    return out
 
 
 def _hashes(addresses: list[str]) -> Iterable[int]:
