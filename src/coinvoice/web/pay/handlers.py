@@ -19,7 +19,7 @@ from coinvoice.domain.money import fmt
 from coinvoice.services import invoices as invoices_service
 from coinvoice.services.payer import payer_invoice
 from coinvoice.web.pay.i18n import CODES, choose_language
-from coinvoice.web.pay.model import PayPage, build_page, support_of, url_origin
+from coinvoice.web.pay.model import PayPage, build_page, qr_code_cached, qr_code_svg, support_of, url_origin
 from coinvoice.web.pay.render import (
     IMMUTABLE,
     StaticFile,
@@ -61,7 +61,7 @@ async def _page(request: web.Request, invoice_id: uuid.UUID) -> PayPage:
         amounts = await invoices_service.picker_amounts(
             request.app[POOL], settings, request.app[RATES], payer.view, codes
         )
-    return build_page(
+    page = build_page(
         payer.view,
         payer.choices,
         settings,
@@ -70,6 +70,12 @@ async def _page(request: web.Request, invoice_id: uuid.UUID) -> PayPage:
         amounts={code: fmt(amount) for code, amount in amounts.items()},
         brand_color=payer.brand_color,
     )
+    payment = page.payment
+    if payment is not None and not qr_code_cached(payment.uri, payment.qr_title):
+        # 12-16 ms of pure Python: in a thread, so that the process's other requests are not held up meanwhile
+        # (the GIL changes hands every few ms); the template then finds the code cached
+        await asyncio.to_thread(qr_code_svg, payment.uri, payment.qr_title)
+    return page
 
 
 def _templates(request: web.Request) -> jinja2.Environment:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -169,12 +170,33 @@ def support_of(url: str | None, email: str | None) -> Support:
     return Support(http_url(url), clean_email)
 
 
-@functools.lru_cache(maxsize=1024)
+#: QR codes of recent payment URIs, newest last: a payer's page is shown again and again with the same code.
+QR_CACHE_SIZE = 1024
+_qr_codes: OrderedDict[tuple[str, str], str] = OrderedDict()
+_qr_lock = threading.Lock()  # codes are made in worker threads too (web/pay/handlers.py: _page)
+
+
 def qr_code_svg(uri: str, title: str) -> str:
     """An inline SVG QR code of ``uri`` with a white quiet zone; its <title> names it for screen readers.
-    Cached: a payer's page is shown again and again with the same code, and encoding it was a third of a render."""
+    Cached: encoding one takes 12-16 ms of pure Python (10 of them choosing the best of the eight masks)."""
+    key = (uri, title)
+    with _qr_lock:
+        svg = _qr_codes.get(key)
+        if svg is not None:
+            _qr_codes.move_to_end(key)
+            return svg
     code = segno.make(uri, error="m")
-    return code.svg_inline(omitsize=True, title=title, svgclass="qr", lineclass=None, light="#fff", border=4)
+    svg = code.svg_inline(omitsize=True, title=title, svgclass="qr", lineclass=None, light="#fff", border=4)
+    with _qr_lock:
+        _qr_codes[key] = svg
+        while len(_qr_codes) > QR_CACHE_SIZE:
+            _qr_codes.popitem(last=False)
+    return svg
+
+
+def qr_code_cached(uri: str, title: str) -> bool:
+    with _qr_lock:
+        return (uri, title) in _qr_codes
 
 
 def state_version(view: dict[str, Any], open_to_pay: bool = True) -> str:
