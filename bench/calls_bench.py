@@ -12,20 +12,15 @@ import argparse
 import asyncio
 import json
 import random
-import shutil
-import tempfile
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.common import closed_loop, cpu_seconds, free_port, fresh_database, server_process
+from bench.common import closed_loop, cpu_seconds, free_port, litecoin_bench, server_process
 from bench.soak import BODY, _one, litecoin_company
-from coinvoice.config import load_settings
 from coinvoice.db.pool import create_pool
 from tests.conftest import TEST_ENV
-from tests.support.litecoind import start_litecoind
 from tests.support.processes import GatewayProcess
 
 CALLS = ("create", "get", "proceed", "payer_page", "list")
@@ -41,65 +36,57 @@ async def backend_pids(dsn: str) -> list[int]:
 
 
 async def measure(requests: int, concurrency: int, calls: tuple[str, ...] = CALLS) -> dict[str, dict[str, float]]:
-    node = await asyncio.to_thread(start_litecoind)
-    workdir = Path(tempfile.mkdtemp(prefix="coinvoice-calls-"))
     results: dict[str, dict[str, float]] = {}
-    try:
-        async with fresh_database() as dsn:
-            settings = load_settings({**TEST_ENV, "COINVOICE_DATA_DIR": str(workdir)})
-            env = {**TEST_ENV, "DATABASE_URL": dsn, "COINVOICE_DATA_DIR": str(workdir)}
-            env["COINVOICE_LTC_RPC_URL"] = node.rpc_url
-            api = GatewayProcess(env, workdir / "api.log", role="api", processes=1)
-            worker = GatewayProcess(env, workdir / "worker.log", role="worker")
-            api.start()
-            worker.start()
-            try:
-                await api.wait_ready()
-                await worker.wait_ready()
-                company = await litecoin_company(dsn, settings, api.base, "Calls Shop")
-                auth = {"Authorization": f"Bearer {company['publicToken']}", "Content-Type": "application/json"}
-                plain = {"Content-Type": "application/json"}
-                known: deque[str] = deque(maxlen=5000)
-                fresh: deque[str] = deque()
-                to_pay: deque[tuple[str, str]] = deque()
-                rng = random.Random(1)
+    async with litecoin_bench("coinvoice-calls-") as (node, dsn, settings, workdir):
+        env = {**TEST_ENV, "DATABASE_URL": dsn, "COINVOICE_DATA_DIR": str(workdir)}
+        env["COINVOICE_LTC_RPC_URL"] = node.rpc_url
+        api = GatewayProcess(env, workdir / "api.log", role="api", processes=1)
+        worker = GatewayProcess(env, workdir / "worker.log", role="worker")
+        api.start()
+        worker.start()
+        try:
+            await api.wait_ready()
+            await worker.wait_ready()
+            company = await litecoin_company(dsn, settings, api.base, "Calls Shop")
+            auth = {"Authorization": f"Bearer {company['publicToken']}", "Content-Type": "application/json"}
+            plain = {"Content-Type": "application/json"}
+            known: deque[str] = deque(maxlen=5000)
+            fresh: deque[str] = deque()
+            to_pay: deque[tuple[str, str]] = deque()
+            rng = random.Random(1)
 
-                def make(call: str) -> Any:
-                    async def one(session: aiohttp.ClientSession, i: int) -> None:
-                        status, ok = await _one(session, api.base, call, auth, plain, known, fresh, to_pay, rng)
-                        assert ok, (call, status)
+            def make(call: str) -> Any:
+                async def one(session: aiohttp.ClientSession, i: int) -> None:
+                    status, ok = await _one(session, api.base, call, auth, plain, known, fresh, to_pay, rng)
+                    assert ok, (call, status)
 
-                    return one
+                return one
 
-                for call in CALLS:
-                    if call not in calls and call != "create":  # creates make the invoices the others use
-                        continue
-                    if call == "proceed":  # invoices to fill, made beforehand
-                        fresh.clear()
-                        await closed_loop(make("create"), requests, concurrency)
-                    results[call] = await _cpu_of(make(call), requests, concurrency, [api.pid, *api.children()], dsn)
-            finally:
-                await worker.stop()
-                await api.stop()
-            port = free_port()
-            async with server_process(["-m", "bench.baseline_app", "--dsn", dsn, "--port", str(port)], port) as proc:
-                url = f"http://127.0.0.1:{port}/baseline"
-                ids: list[str] = []
+            for call in CALLS:
+                if call not in calls and call != "create":  # creates make the invoices the others use
+                    continue
+                if call == "proceed":  # invoices to fill, made beforehand
+                    fresh.clear()
+                    await closed_loop(make("create"), requests, concurrency)
+                results[call] = await _cpu_of(make(call), requests, concurrency, [api.pid, *api.children()], dsn)
+        finally:
+            await worker.stop()
+            await api.stop()
+        port = free_port()
+        async with server_process(["-m", "bench.baseline_app", "--dsn", dsn, "--port", str(port)], port) as proc:
+            url = f"http://127.0.0.1:{port}/baseline"
+            ids: list[str] = []
 
-                async def insert(session: aiohttp.ClientSession, i: int) -> None:
-                    async with session.post(url, data=BODY, headers=plain) as r:
-                        ids.append((await r.json())["id"])
+            async def insert(session: aiohttp.ClientSession, i: int) -> None:
+                async with session.post(url, data=BODY, headers=plain) as r:
+                    ids.append((await r.json())["id"])
 
-                async def select(session: aiohttp.ClientSession, i: int) -> None:
-                    async with session.get(f"{url}/{ids[i % len(ids)]}") as r:
-                        await r.read()
+            async def select(session: aiohttp.ClientSession, i: int) -> None:
+                async with session.get(f"{url}/{ids[i % len(ids)]}") as r:
+                    await r.read()
 
-                results["bare insert"] = await _cpu_of(insert, requests, concurrency, [proc.pid], dsn)
-                results["bare select"] = await _cpu_of(select, requests, concurrency, [proc.pid], dsn)
-    finally:
-        await asyncio.to_thread(node.stop)
-        shutil.rmtree(node.datadir, ignore_errors=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+            results["bare insert"] = await _cpu_of(insert, requests, concurrency, [proc.pid], dsn)
+            results["bare select"] = await _cpu_of(select, requests, concurrency, [proc.pid], dsn)
     return results
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -51,6 +53,25 @@ async def fresh_database():
         yield database.with_database(url, template)
     finally:
         await database.drop_database(url, template)
+
+
+@asynccontextmanager
+async def litecoin_bench(prefix: str):
+    """litecoind in regtest, a fresh migrated database, the test settings and a work folder: (node, dsn, settings,
+    workdir), all stopped and removed afterwards."""
+    from coinvoice.config import load_settings
+    from tests.conftest import TEST_ENV
+    from tests.support.litecoind import start_litecoind
+
+    node = await asyncio.to_thread(start_litecoind)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        async with fresh_database() as dsn:
+            yield node, dsn, load_settings({**TEST_ENV, "COINVOICE_DATA_DIR": str(workdir)}), workdir
+    finally:
+        await asyncio.to_thread(node.stop)
+        shutil.rmtree(node.datadir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @asynccontextmanager

@@ -9,45 +9,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
-from bench.common import fresh_database
-from coinvoice.config import load_settings
+from bench.common import litecoin_bench
 from coinvoice.db.pool import create_pool
-from tests.conftest import TEST_ENV
 from tests.support.crash_injection import run_crash_injection
-from tests.support.litecoind import start_litecoind
 
 
 async def run(kills: int, api_kills: int, seed: int | None) -> None:
-    node = await asyncio.to_thread(start_litecoind)
-    workdir = Path(tempfile.mkdtemp(prefix="coinvoice-crash-"))
-    try:
-        async with fresh_database() as dsn:
-            pool = await create_pool(dsn, min_size=1, max_size=4)
-            try:
-                settings = load_settings({**TEST_ENV, "COINVOICE_DATA_DIR": str(workdir)})
-                report = await run_crash_injection(
-                    node,
-                    dsn,
-                    pool,
-                    settings,
-                    workdir,
-                    worker_kills=kills,
-                    api_kills=api_kills,
-                    seed=seed,
-                    settle_seconds=300,
-                )
-            finally:
-                await pool.close()
-        print("crash injection:", report.line())
-        print(json.dumps(report.__dict__))
-    finally:
-        await asyncio.to_thread(node.stop)
-        shutil.rmtree(node.datadir, ignore_errors=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+    async with litecoin_bench("coinvoice-crash-") as (node, dsn, settings, workdir):
+        pool = await create_pool(dsn, min_size=1, max_size=4)
+        try:
+            report = await run_crash_injection(
+                node,
+                dsn,
+                pool,
+                settings,
+                workdir,
+                worker_kills=kills,
+                api_kills=api_kills,
+                seed=seed,
+                settle_seconds=300,
+            )
+        finally:
+            await pool.close()
+    print("crash injection:", report.line())
+    print(json.dumps(report.__dict__))
 
 
 def main() -> None:

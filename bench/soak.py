@@ -19,8 +19,6 @@ import argparse
 import asyncio
 import json
 import random
-import shutil
-import tempfile
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
@@ -30,13 +28,13 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import free_port, fresh_database, server_process
-from coinvoice.config import Settings, load_settings
+from bench.common import free_port, litecoin_bench, server_process
+from coinvoice.config import Settings
 from coinvoice.db.pool import create_pool
 from coinvoice.services.companies import create_company
 from tests.chains.watch_support import accept_litecoin
 from tests.conftest import TEST_ENV
-from tests.support.litecoind import LitecoinNode, start_litecoind
+from tests.support.litecoind import LitecoinNode
 from tests.support.processes import GatewayProcess, ProcessApi, rss_kib
 
 MIX = {"create": 30, "get": 45, "proceed": 10, "payer_page": 10, "list": 5}
@@ -318,26 +316,18 @@ async def _one(session, base, call, auth, plain, known, fresh, to_pay, rng) -> t
 
 
 async def main_async(args: argparse.Namespace) -> SoakResult:
-    node = await asyncio.to_thread(start_litecoind)
-    workdir = Path(tempfile.mkdtemp(prefix="coinvoice-soak-"))
-    try:
-        async with fresh_database() as dsn:
-            settings = load_settings({**TEST_ENV, "COINVOICE_DATA_DIR": str(workdir)})
-            result = await run_soak(
-                node,
-                dsn,
-                settings,
-                workdir,
-                rate=args.rate,
-                seconds=args.seconds,
-                warmup=args.warmup,
-                processes=args.processes,
-                seed=args.seed,
-            )
-    finally:
-        await asyncio.to_thread(node.stop)
-        shutil.rmtree(node.datadir, ignore_errors=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+    async with litecoin_bench("coinvoice-soak-") as (node, dsn, settings, workdir):
+        result = await run_soak(
+            node,
+            dsn,
+            settings,
+            workdir,
+            rate=args.rate,
+            seconds=args.seconds,
+            warmup=args.warmup,
+            processes=args.processes,
+            seed=args.seed,
+        )
     print(result.render())
     return result
 
