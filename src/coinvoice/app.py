@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from coinvoice.appkeys import COMPANIES, HTTP, JOBS, OUTAGE, POOL, RATE_METRICS, RATES, SETTINGS
+from coinvoice.appkeys import COMPANIES, HTTP, INVOICE_INSERTS, JOBS, OUTAGE, POOL, RATE_METRICS, RATES, SETTINGS
 from coinvoice.config import Settings
 from coinvoice.db.company_cache import CompanyCache
+from coinvoice.db.invoice_inserts import InvoiceInserts
 from coinvoice.db.migrate import migrate
 from coinvoice.db.outage import OutageTracker
 from coinvoice.db.pool import create_pool, database_url
@@ -57,7 +58,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             raise
     app[COMPANIES] = CompanyCache(pool, dsn)
     await app[COMPANIES].start()
+    app[INVOICE_INSERTS] = InvoiceInserts(pool)
     yield
+    await app[INVOICE_INSERTS].close()
     await app[COMPANIES].stop()
     await pool.close()
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from coinvoice.config import Settings
 from coinvoice.db.company_cache import CompanyCache
+from coinvoice.db.invoice_inserts import InvoiceInserts
 from coinvoice.db.outage import OutageTracker
 from coinvoice.rates.metrics import RateMetrics
 from coinvoice.rates.service import RateService
@@ -32,6 +33,8 @@ RATES = web.AppKey("rates", RateService)
 RATE_METRICS = web.AppKey("rate_metrics", RateMetrics)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 COMPANIES = web.AppKey("companies", CompanyCache)
+#: New invoices, group committed (db/invoice_inserts.py)
+INVOICE_INSERTS = web.AppKey("invoice_inserts", InvoiceInserts)
 JOBS = web.AppKey("jobs", list[Job])
 #: The process's view of a database outage: one log line when it starts and one when it ends.
 OUTAGE = web.AppKey("outage", OutageTracker)

@@ -49,40 +49,6 @@ async def fetch_view_row(conn: ConnOrPool, invoice_id: uuid.UUID) -> asyncpg.Rec
     return await conn.fetchrow(VIEW_SQL, invoice_id)
 
 
-async def insert_invoice_with_event(conn: ConnOrPool, row: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Insert a new invoice and its creation event in one statement (atomic, one round trip).
-
-    False when the company already used the idempotency key: then nothing is written.
-    """
-    inserted = await conn.fetchval(
-        "WITH inv AS ("
-        " INSERT INTO invoices (id, company_id, status, invoice_currency, items, total, merchant_pays_fee,"
-        "  preset_currency, redirect_url, idempotency_key, request_hash, created_at, updated_at)"
-        " VALUES ($1, $2, 'created', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
-        " ON CONFLICT (company_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
-        " RETURNING id, company_id),"
-        " ev AS (INSERT INTO events (id, company_id, invoice_id, type, status, payload, created_at, request_id)"
-        "  SELECT $12, company_id, id, $13, 'created', $14, $11, $15 FROM inv RETURNING 1)"
-        " SELECT count(*) FROM ev",
-        row["id"],
-        row["company_id"],
-        row["invoice_currency"],
-        row["items"],
-        row["total"],
-        row["merchant_pays_fee"],
-        row["preset_currency"],
-        row["redirect_url"],
-        row["idempotency_key"],
-        row["request_hash"],
-        row["created_at"],
-        event["id"],
-        event["type"],
-        event["payload"],
-        event.get("request_id"),
-    )
-    return inserted == 1
-
-
 async def find_by_idempotency_key(conn: Conn, company_id: uuid.UUID, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, request_hash FROM invoices WHERE company_id = $1 AND idempotency_key = $2",

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from coinvoice.appkeys import POOL, RATES, SETTINGS
+from coinvoice.appkeys import INVOICE_INSERTS, POOL, RATES, SETTINGS
 from coinvoice.domain.errors import Invalid
 from coinvoice.domain.invoice import Item
 from coinvoice.jsonenc import json_response
@@ -51,7 +51,8 @@ async def create_regular(request: web.Request) -> web.Response:
         payment_currency=body.paymentCurrency,
         redirect_url=body.redirectURL,
     )
-    view, replayed = await service.create_regular(request.app[POOL], request.app[SETTINGS], company, new, key)
+    app = request.app
+    view, replayed = await service.create_regular(app[POOL], app[SETTINGS], company, new, key, app[INVOICE_INSERTS])
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return json_response(view, status=200 if replayed else 201, headers=headers)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from coinvoice.appkeys import POOL, SETTINGS
+from coinvoice.appkeys import INVOICE_INSERTS, POOL, SETTINGS
 from coinvoice.domain.assets import PAYMENT_ASSETS
 from coinvoice.domain.errors import Conflict, DomainError, Invalid, NotFound
 from coinvoice.domain.invoice import Item, Status
@@ -170,7 +170,10 @@ async def create_invoice(request: web.Request, user: DashboardUser, form: Form) 
             payment_currency=parsed.paymentCurrency,
             redirect_url=parsed.redirectURL,
         )
-        view, _ = await invoices_service.create_regular(request.app[POOL], request.app[SETTINGS], company, new, None)
+        app = request.app
+        view, _ = await invoices_service.create_regular(
+            app[POOL], app[SETTINGS], company, new, None, app[INVOICE_INSERTS]
+        )
     except DomainError as exc:
         return _new_form(request, user, status=400, error=exc.message, values=values)
     return redirect(f"/dashboard/invoices/{view['id']}?created=1")
