@@ -131,7 +131,7 @@ async def test_settings_forms_change_what_the_api_reads(dash, clients):
     assert allowed == {"ltc"}
 
 
-async def test_webhook_url_and_test_event_are_delivered_by_the_sender(start_gateway, clients):
+async def test_webhook_url_and_test_event_are_delivered_by_the_sender(start_gateway, clients, pool):
     receiver = Receiver()
     await receiver.start()
     try:
@@ -143,6 +143,8 @@ async def test_webhook_url_and_test_event_are_delivered_by_the_sender(start_gate
         status, html = await me.post("/dashboard/settings/webhook/test", {})
         assert status == 200 and "Test event queued" in html
         await receiver.wait_for(lambda r: any(x.payload["type"] == "webhook.test" for x in r.delivered))
+        made = await pool.fetchval("SELECT request_id FROM events WHERE type = 'webhook.test'")
+        assert made and len(made) == 32  # the request's id, for the sender's log line, as on every other event
     finally:
         await receiver.stop()
 

@@ -11,7 +11,6 @@ import asyncpg
 
 from coinvoice.config import Settings
 from coinvoice.db import account as db
-from coinvoice.db import events as db_events
 from coinvoice.domain import brand
 from coinvoice.domain.assets import COMPANY_ASSETS, payment_assets_of
 from coinvoice.domain.billing import solidgate_type
@@ -19,6 +18,7 @@ from coinvoice.domain.errors import Invalid
 from coinvoice.domain.money import fmt
 from coinvoice.domain.text import email_problem
 from coinvoice.net.urlcheck import check_webhook_url
+from coinvoice.services.events import record
 from coinvoice.services.tokens import new_key_salt, secret_key_from_salt, token_hash
 from coinvoice.services.views import wire_time
 
@@ -154,15 +154,6 @@ async def send_test_event(pool: asyncpg.Pool, company_id: uuid.UUID) -> dict[str
         "message": "A test event sent from the dashboard",
         "createdAt": wire_time(now),
     }
-    async with pool.acquire() as conn, conn.transaction():
-        await db_events.insert_event(
-            conn,
-            event_id=event_id,
-            company_id=company_id,
-            invoice_id=None,
-            type=TEST_EVENT,
-            status=None,
-            payload=payload,
-            created_at=now,
-        )
+    async with pool.acquire() as conn:
+        await record(conn, event_id, company_id, None, TEST_EVENT, None, payload, now)
     return {"eventId": str(event_id)}

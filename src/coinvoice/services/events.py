@@ -33,7 +33,7 @@ def event_payload(event_id: uuid.UUID, event: Event, view: dict[str, Any], now: 
     }
 
 
-async def _record(
+async def record(
     conn: Conn,
     event_id: uuid.UUID,
     company_id: uuid.UUID,
@@ -43,7 +43,8 @@ async def _record(
     payload: dict[str, Any],
     now: datetime,
 ) -> uuid.UUID:
-    """The outbox row of an event, with the id of the request that caused it (for the sender's log lines)."""
+    """The outbox row of an event (an invoice's, or a company's own when ``invoice_id`` is None), with the id of
+    the request that caused it (for the sender's log lines)."""
     await db_events.insert_event(
         conn,
         event_id=event_id,
@@ -76,7 +77,7 @@ async def emit_with_view(
     payload = event_payload(event_id, event, view, now)
     if event.type == "invoice.done" and settings.smtp is not None and row["client_email"]:
         await queue_email(conn, settings, row["company_id"], "receipt", row["client_email"], view)
-    await _record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)
+    await record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)
     return event_id, view
 
 
@@ -101,7 +102,7 @@ async def emit_deposit_event(
         "createdAt": wire_time(now),
         "deposit": deposit_view(row, settings),
     } | (extra or {})
-    return await _record(conn, event_id, row["company_id"], row["invoice_id"], type, None, payload, now)
+    return await record(conn, event_id, row["company_id"], row["invoice_id"], type, None, payload, now)
 
 
 async def emit_credited(
@@ -119,4 +120,4 @@ async def emit_credited(
     )
     event_id = uuid.uuid4()
     payload = event_payload(event_id, event, view, now) | {"deposit": dep}
-    return await _record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)
+    return await record(conn, event_id, row["company_id"], invoice_id, event.type, event.status, payload, now)
