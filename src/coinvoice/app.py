@@ -58,7 +58,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             raise
     app[COMPANIES] = CompanyCache(pool, dsn)
     await app[COMPANIES].start()
-    app[INVOICE_INSERTS] = InvoiceInserts(pool)
+    app[INVOICE_INSERTS] = InvoiceInserts(pool, on_batch=app[METRICS].invoice_batches.observe)
     yield
     await app[INVOICE_INSERTS].close()
     await app[COMPANIES].stop()

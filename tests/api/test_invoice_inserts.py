@@ -2,6 +2,7 @@
 each invoice commits with its own event, and a row the database refuses fails only its own create."""
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -56,6 +57,12 @@ async def test_concurrent_creates_share_transactions_and_each_invoice_commits_wi
     assert all(r["invoice_tx"] == r["event_tx"] for r in rows)  # each invoice commits with its event
     transactions = {r["invoice_tx"] for r in rows}
     assert len(transactions) <= 15, len(transactions)  # concurrent creates went in together (2 here; alone: 30)
+
+    async with api.session.get(f"{api.base}/metrics") as resp:
+        metrics = await resp.text()
+    batches = float(re.search(r"^coinvoice_invoice_insert_batch_rows_count (\S+)$", metrics, re.M).group(1))
+    rows = float(re.search(r"^coinvoice_invoice_insert_batch_rows_sum (\S+)$", metrics, re.M).group(1))
+    assert rows == 40 and len(transactions) <= batches <= 15  # a batch of replays alone writes nothing
 
 
 async def test_a_row_the_database_refuses_fails_only_its_own_create(api, company, pool, db_url, caplog):

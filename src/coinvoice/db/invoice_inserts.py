@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -79,8 +80,9 @@ class InvoiceInserts:
     """Group commit for one pool: a create that arrives while a batch is running waits for it and goes in the
     next one, with every other create that arrived meanwhile. An idle gateway writes each create at once."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, on_batch: Callable[[int], object] | None = None) -> None:
         self._pool = pool
+        self._on_batch = on_batch  # told each batch's size (a metric)
         self._waiting: list[Pending] = []
         self._running: asyncio.Task[None] | None = None
 
@@ -103,6 +105,8 @@ class InvoiceInserts:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                if self._on_batch is not None:
+                    self._on_batch(len(batch))
                 await self._write(batch)
         finally:
             self._running = None

@@ -37,6 +37,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        self.invoice_batches = Histogram(
+            "coinvoice_invoice_insert_batch_rows",
+            "Creates written by one group-commit statement (db/invoice_inserts.py)",
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+        )
         # (method, route, status) -> its counter and histogram children: routes are templates, so this stays small
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.rates = RateMetrics(self.registry)
