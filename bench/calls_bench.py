@@ -68,7 +68,9 @@ async def measure(requests: int, concurrency: int, calls: tuple[str, ...] = CALL
                 if call == "proceed":  # invoices to fill, made beforehand
                     fresh.clear()
                     await closed_loop(make("create"), requests, concurrency)
-                results[call] = await _cpu_of(make(call), requests, concurrency, [api.pid, *api.children()], dsn)
+                # the serving process(es): with --processes 1 the child list is the process itself, counted once
+                serving = sorted({api.pid, *api.children()})
+                results[call] = await _cpu_of(make(call), requests, concurrency, serving, dsn)
         finally:
             await worker.stop()
             await api.stop()
