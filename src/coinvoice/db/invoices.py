@@ -11,7 +11,8 @@ import asyncpg
 
 from coinvoice.db.connection import Conn, ConnOrPool
 
-# One round trip for everything the wire shows about an invoice; __INVOICES__ is the invoices table or a subquery.
+# One round trip for everything the wire shows about an invoice; __INVOICES__ is the invoices table, a subquery
+# or a function returning invoice rows.
 # The quote and the live address (one at most each: their unique keys) are LATERAL ... LIMIT 1, which PostgreSQL
 # cannot flatten into a join: each is an index probe per invoice row, whatever the statistics say. As plain joins,
 # statistics that lag behind fast-growing tables made the list hash every live address for a page of 20 (3.2 ms
