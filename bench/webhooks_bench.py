@@ -25,6 +25,7 @@ from bench.common import free_port, fresh_database
 from coinvoice.app import create_app
 from coinvoice.config import load_settings
 from coinvoice.db.companies import company_for_token
+from coinvoice.db.invoice_inserts import InvoiceInserts
 from coinvoice.db.pool import create_pool
 from coinvoice.domain.invoice import Item
 from coinvoice.services.companies import create_company
@@ -121,12 +122,13 @@ async def latency(dsn, settings, profile, rport: int, count: int, rate: float) -
     await runner.setup()
     pool = await create_pool(dsn, min_size=1, max_size=4)
     committed: dict[str, float] = {}
+    inserts = InvoiceInserts(pool)
     try:
         async with aiohttp.ClientSession() as s:
             await s.post(f"http://127.0.0.1:{rport}/reset")
             for _ in range(count):
                 new = NewInvoice("eur", [Item("Coffee", Decimal(10))], False, None, None)
-                view, _ = await create_regular(pool, settings, profile, new, None)
+                view, _ = await create_regular(pool, settings, profile, new, None, inserts)
                 committed[view["id"]] = time.time()
                 await asyncio.sleep(1 / rate)
             await asyncio.sleep(1.0)
@@ -167,7 +169,12 @@ async def measure(n: int, rounds: int, count: int, rate: float) -> dict[str, Any
             key = secret_key_from_salt(settings.master_key, bytes(salt))
             async with aiohttp.ClientSession() as warm:
                 await create_regular(
-                    pool, settings, profile, NewInvoice("eur", [Item("x", Decimal(1))], False, None, None), None
+                    pool,
+                    settings,
+                    profile,
+                    NewInvoice("eur", [Item("x", Decimal(1))], False, None, None),
+                    None,
+                    InvoiceInserts(pool),
                 )
                 sample = await pool.fetchval("SELECT payload FROM events LIMIT 1")
                 body = (await pool.fetchval("SELECT payload::text FROM events LIMIT 1")).encode()

@@ -69,8 +69,7 @@ Pending = tuple[dict[str, Any], dict[str, Any], "asyncio.Future[bool]"]
 async def insert_many(conn: ConnOrPool, rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> set[Any]:
     """Insert (invoice row, creation event) pairs in one statement; returns the ids written. An invoice whose
     company already used its idempotency key is not written, and neither is its event."""
-    args: list[list[Any]] = [[row[c] for row, _ in rows] for c in _INVOICE_COLUMNS]
-    args[_INVOICE_COLUMNS.index("items")] = [dumps(row["items"]) for row, _ in rows]
+    args = [[dumps(row[c]) if c == "items" else row[c] for row, _ in rows] for c in _INVOICE_COLUMNS]
     args += [[event["id"] for _, event in rows], [event["type"] for _, event in rows]]
     args += [[dumps(event["payload"]) for _, event in rows], [event.get("request_id") for _, event in rows]]
     return {r[0] for r in await conn.fetch(INSERT_SQL, *args)}

@@ -22,7 +22,7 @@ from coinvoice.db import invoices as db
 from coinvoice.db import unlimited as db_unlimited
 from coinvoice.db.companies import CompanyProfile
 from coinvoice.db.connection import Conn, ConnOrPool
-from coinvoice.db.invoice_inserts import InvoiceInserts, insert_many
+from coinvoice.db.invoice_inserts import InvoiceInserts
 from coinvoice.domain.assets import CHAINS, PAYMENT_ASSETS
 from coinvoice.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from coinvoice.domain.fees import Quote, make_quote
@@ -85,12 +85,11 @@ async def create_regular(
     company: CompanyProfile,
     new: NewInvoice,
     idempotency_key: str | None,
-    inserts: InvoiceInserts | None = None,
+    inserts: InvoiceInserts,
 ) -> tuple[dict[str, Any], bool]:
     """Create an invoice; returns (view, replayed). A reused idempotency key replays the first invoice.
 
-    ``inserts`` (the app's group commit) writes it together with the creates that arrive meanwhile; without
-    it the invoice is written alone."""
+    ``inserts`` (the app's group commit) writes it together with the creates that arrive meanwhile."""
     if new.payment_currency is not None and new.payment_currency not in PAYMENT_ASSETS:
         raise Invalid(
             "unknown_payment_currency",
@@ -125,11 +124,7 @@ async def create_regular(
     event_id = uuid.uuid4()
     payload = event_payload(event_id, event, view, now)
     created = {"id": event_id, "type": event.type, "payload": payload, "request_id": REQUEST_ID.get()}
-    if inserts is not None:
-        written = await inserts.insert(row, created)
-    else:
-        written = invoice_id in await insert_many(pool, [(row, created)])
-    if written:
+    if await inserts.insert(row, created):
         return view, False
     async with pool.acquire() as conn:
         first = await db.find_by_idempotency_key(conn, company.id, idempotency_key or "")
